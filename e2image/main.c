@@ -1,0 +1,50 @@
+/*
+ * e2image: saves the metadata of an ext2/3/4 filesystem as an image.
+ * The command only parses, chooses a job and reports; the work is in lib/.
+ */
+#include <locale.h>
+#include <stdio.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2_err.h>
+#include "config.h"
+#include "nls.h"
+#include "messages.h"
+#include "options.h"
+#include "raw_job.h"
+#include "signals.h"
+
+static int not_yet(const char *what)
+{
+	msg_plain(_("%s is not supported yet"), what);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	volatile sig_atomic_t *stop;
+
+	setlocale(LC_ALL, "");
+	bindtextdomain(E2I_TEXTDOMAIN, LOCALEDIR);
+	textdomain(E2I_TEXTDOMAIN);
+	initialize_ext2_error_table();
+
+	switch (options_parse(&o, argc, argv)) {
+	case PARSE_EXIT_OK:
+		return 0;
+	case PARSE_FAIL:
+		return 1;
+	default:
+		break;
+	}
+	if (o.install)
+		return not_yet(_("installing an image (-I)"));
+	if (o.scramble)
+		return not_yet(_("scrambling directory names (-s)"));
+	if (o.qcow2)
+		return not_yet(_("the QCOW2 format (-Q)"));
+	if (!o.raw)
+		return not_yet(_("the legacy e2image format (neither -r nor -Q)"));
+	stop = signals_install(o.move);
+	return run_raw(&o, stop);
+}

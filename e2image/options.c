@@ -1,0 +1,202 @@
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "nls.h"
+#include "messages.h"
+#include "options.h"
+
+void usage(int to_stdout)
+{
+	FILE *f = to_stdout ? stdout : stderr;
+
+	fprintf(f, _("Usage: %s [ -r|-Q ] [ -f ] [ -b superblock ] [ -B blocksize ] device image-file\n"
+		     "       %s -I device image-file\n"
+		     "       %s -ra [ -cfnp ] [ -o src_offset ] [ -O dest_offset ] src_fs [ dest_fs ]\n"),
+		PROGRAM, PROGRAM, PROGRAM);
+	if (!to_stdout)
+		return;
+	fputs(_("\n"
+		"Saves the metadata of an ext2/ext3/ext4 filesystem as an image.\n"
+		"\n"
+		"Image formats:\n"
+		"  -r, --raw               raw image: same offsets as the source, sparse\n"
+		"  -Q, --qcow2             qcow2 image (not supported yet)\n"
+		"      (neither)           legacy e2image format (not supported yet)\n"
+		"  -I, --install           install a legacy image's metadata onto a device\n"
+		"                          (not supported yet)\n"
+		"\n"
+		"What to capture:\n"
+		"  -a, --all-data          file data too, not only metadata\n"
+		"  -s, --scramble          scramble directory names (not supported yet)\n"
+		"  -b, --superblock=N      open the filesystem with the backup superblock at\n"
+		"                          block N, and keep it and its descriptors\n"
+		"  -B, --blocksize=N       block size to use with -b (tried in turn if omitted)\n"
+		"\n"
+		"Raw output:\n"
+		"  -o, --src-offset=N      the filesystem starts N bytes into the source\n"
+		"  -O, --dest-offset=N     write the image N bytes into the output; with a\n"
+		"                          single path and -ra, moves the filesystem in place\n"
+		"  -c, --check             compare with the output first, write only what differs\n"
+		"  -n, --dry-run           list the blocks that would be written, write nothing\n"
+		"  -p, --progress          show progress on stderr\n"
+		"\n"
+		"Other:\n"
+		"  -f, --force             image a filesystem mounted read-write anyway\n"
+		"  -v, --verbose           say what was captured, by kind of block, on stderr\n"
+		"  -h, --help              show this help\n"
+		"  -V, --version           show the version\n"
+		"\n"
+		"An image file of '-' means standard output. Exit status: 0 success, 1 failure.\n"),
+	      f);
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	if (!*s || *s == '-')
+		return -1;
+	*v = strtoull(s, &end, 0);
+	return (errno || *end) ? -1 : 0;
+}
+
+static int bad_number(const char *what, const char *arg)
+{
+	msg_plain(_("invalid %s: '%s'"), what, arg);
+	return PARSE_FAIL;
+}
+
+static const struct option long_opts[] = {
+	{ "raw", no_argument, NULL, 'r' },
+	{ "qcow2", no_argument, NULL, 'Q' },
+	{ "install", no_argument, NULL, 'I' },
+	{ "scramble", no_argument, NULL, 's' },
+	{ "all-data", no_argument, NULL, 'a' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "progress", no_argument, NULL, 'p' },
+	{ "check", no_argument, NULL, 'c' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "superblock", required_argument, NULL, 'b' },
+	{ "blocksize", required_argument, NULL, 'B' },
+	{ "src-offset", required_argument, NULL, 'o' },
+	{ "dest-offset", required_argument, NULL, 'O' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The refusals e2fsprogs' e2image makes, in its order and its words. */
+static enum parse_result check(struct options *o)
+{
+	int typed = o->raw || o->qcow2;
+
+	if (o->all_data && !typed) {
+		msg_plain(_("-a option can only be used with raw or QCOW2 images."));
+		return PARSE_FAIL;
+	}
+	if (o->superblock && !typed) {
+		msg_plain(_("-b option can only be used with raw or QCOW2 images."));
+		return PARSE_FAIL;
+	}
+	if ((o->src_offset || o->dest_offset) && !o->raw) {
+		msg_plain(_("Offsets are only allowed with raw images."));
+		return PARSE_FAIL;
+	}
+	if (o->move && !o->raw) {
+		msg_plain(_("Move mode is only allowed with raw images."));
+		return PARSE_FAIL;
+	}
+	if (o->move && !o->all_data) {
+		msg_plain(_("Move mode requires all data mode."));
+		return PARSE_FAIL;
+	}
+	if (o->check && !o->raw) {
+		fprintf(stderr, "%s\n", _("The -c option only supported in raw mode"));
+		return PARSE_FAIL;
+	}
+	if (o->check && strcmp(o->image, "-") == 0) {
+		fprintf(stderr, "%s\n", _("The -c option not supported when writing to stdout"));
+		return PARSE_FAIL;
+	}
+	if (o->progress && !o->raw) {
+		fprintf(stderr, "%s\n", _("The -p option only supported in raw mode"));
+		return PARSE_FAIL;
+	}
+	return PARSE_OK;
+}
+
+enum parse_result options_parse(struct options *o, int argc, char **argv)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "b:B:nrsIQafo:O:pcvhV", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'r':
+		case 'Q':
+			if (o->raw || o->qcow2) {
+				usage(0);
+				return PARSE_FAIL;
+			}
+			if (c == 'r')
+				o->raw = 1;
+			else
+				o->qcow2 = 1;
+			break;
+		case 'I': o->install = 1; break;
+		case 's': o->scramble = 1; break;
+		case 'a': o->all_data = 1; break;
+		case 'f': o->force = 1; break;
+		case 'n': o->dry_run = 1; break;
+		case 'p': o->progress = 1; break;
+		case 'c': o->check = 1; break;
+		case 'v': o->verbose = 1; break;
+		case 'b':
+			if (parse_u64(optarg, &o->superblock))
+				return bad_number(_("superblock"), optarg);
+			break;
+		case 'B': {
+			uint64_t v;
+
+			if (parse_u64(optarg, &v) || v < 1024 || v > 65536 ||
+			    (v & (v - 1)))
+				return bad_number(_("block size"), optarg);
+			o->blocksize = (unsigned)v;
+			break;
+		}
+		case 'o':
+			if (parse_u64(optarg, &o->src_offset))
+				return bad_number(_("source offset"), optarg);
+			break;
+		case 'O':
+			if (parse_u64(optarg, &o->dest_offset))
+				return bad_number(_("destination offset"), optarg);
+			break;
+		case 'h':
+			usage(1);
+			return PARSE_EXIT_OK;
+		case 'V':
+			printf("e2image (e2image-ng) %s\n", PACKAGE_VERSION);
+			return PARSE_EXIT_OK;
+		default:
+			usage(0);
+			return PARSE_FAIL;
+		}
+	}
+	if (optind == argc - 1 && (o->src_offset || o->dest_offset)) {
+		o->move = 1;
+	} else if (optind != argc - 2) {
+		usage(0);
+		return PARSE_FAIL;
+	}
+	o->device = argv[optind];
+	o->image = o->move ? o->device : argv[optind + 1];
+	return check(o);
+}

@@ -1,0 +1,32 @@
+/* The command line, parsed and checked as e2fsprogs' e2image 1.47 does. */
+#ifndef E2I_OPTIONS_H
+#define E2I_OPTIONS_H
+
+#include <stdint.h>
+
+struct options {
+	int raw;          /* -r */
+	int qcow2;        /* -Q */
+	int install;      /* -I */
+	int scramble;     /* -s */
+	int all_data;     /* -a */
+	int force;        /* -f */
+	int dry_run;      /* -n */
+	int progress;     /* -p */
+	int check;        /* -c */
+	int verbose;      /* -v: what was captured, on stderr */
+	int move;         /* one path and an offset: in-place move */
+	uint64_t superblock;   /* -b */
+	unsigned blocksize;    /* -B */
+	uint64_t src_offset;   /* -o */
+	uint64_t dest_offset;  /* -O */
+	const char *device;
+	const char *image;
+};
+
+enum parse_result { PARSE_OK, PARSE_EXIT_OK, PARSE_FAIL };
+
+enum parse_result options_parse(struct options *o, int argc, char **argv);
+void usage(int to_stdout);
+
+#endif

@@ -1,0 +1,26 @@
+/* Why a block is captured: each captured extent carries one class. */
+#ifndef E2I_BLOCKCLASS_H
+#define E2I_BLOCKCLASS_H
+
+enum block_class {
+	BC_SUPERBLOCK,
+	BC_DESCRIPTOR,
+	BC_BITMAP,
+	BC_INODE_TABLE,
+	BC_MMP,
+	BC_DIRECTORY,
+	BC_EXTENT,
+	BC_INDIRECT,
+	BC_SYMLINK,
+	BC_XATTR,
+	BC_JOURNAL,
+	BC_QUOTA,
+	BC_ORPHAN_FILE,
+	BC_ORPHAN_META,
+	BC_DATA,
+	BC_COUNT
+};
+
+const char *block_class_name(enum block_class c);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * Capture: decides which blocks of a filesystem go into an image, and why.
+ * Fills a block map; reads metadata through libext2fs, never writes.
+ */
+#ifndef E2I_CAPTURE_H
+#define E2I_CAPTURE_H
+
+#include <ext2fs/ext2fs.h>
+#include "blockmap.h"
+
+struct capture_opts {
+	int all_data;       /* -a: file data too */
+	int whole_itables;  /* block device output: unused inode table too */
+	blk64_t backup_sb;  /* -b: also keep this superblock and its descriptors */
+};
+
+struct capture_stats {
+	uint64_t inodes_scanned;
+	uint64_t inodes_walked;
+	uint64_t orphans;       /* unlinked inodes still owning blocks */
+};
+
+/*
+ * Where a capture step stopped: the operation and the inode, for a message
+ * such as "while iterating over inode 6016".
+ */
+struct capture_error {
+	errcode_t code;
+	const char *doing;
+	ext2_ino_t ino;
+};
+
+struct capture {
+	ext2_filsys fs;
+	struct capture_opts opts;
+	struct blockmap *map;
+	struct capture_stats stats;
+	struct capture_error err;
+	char *block_buf; /* scratch for libext2fs iterators */
+};
+
+errcode_t capture_init(struct capture *c, ext2_filsys fs,
+		       const struct capture_opts *opts, struct blockmap *map);
+void capture_free(struct capture *c);
+
+/* The fixed tables: superblocks, descriptors, bitmaps, inode tables, MMP. */
+errcode_t capture_tables(struct capture *c);
+/* Every linked inode's blocks, by the rules of its type. */
+errcode_t capture_inodes(struct capture *c);
+/* Unlinked inodes on the orphan list or in the orphan file. */
+errcode_t capture_orphans(struct capture *c);
+/* One inode's blocks (shared by the inode scan and the orphan pass). */
+errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
+			struct ext2_inode *inode);
+
+#endif

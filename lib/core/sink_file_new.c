@@ -1,0 +1,127 @@
+/*
+ * A new regular file, written under a temporary name beside the target and
+ * renamed into place only when complete: a failed or interrupted run never
+ * leaves a file that looks like an image, nor clobbers an older one.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "sink.h"
+
+struct file_new {
+	struct sink s;
+	int fd;
+	char *path;
+	char *tmp;
+};
+
+static errcode_t fn_write(struct sink *s, uint64_t blk, uint64_t n,
+			  const void *buf)
+{
+	struct file_new *f = (struct file_new *)s;
+	int e = pwrite_full(f->fd, buf, n * s->blocksize,
+			    s->dest_offset + blk * s->blocksize);
+
+	if (e)
+		return e2i_seterr(s->err, e, "while writing block %llu to %s",
+				  (unsigned long long)blk, f->path);
+	s->written += n;
+	return 0;
+}
+
+static errcode_t fn_finish(struct sink *s)
+{
+	struct file_new *f = (struct file_new *)s;
+
+	if (fsync(f->fd) < 0)
+		return e2i_seterr(s->err, errno, "while flushing %s", f->path);
+	if (close(f->fd) < 0) {
+		f->fd = -1;
+		return e2i_seterr(s->err, errno, "while closing %s", f->path);
+	}
+	f->fd = -1;
+	if (rename(f->tmp, f->path) < 0)
+		return e2i_seterr(s->err, errno, "while renaming %s to %s",
+				  f->tmp, f->path);
+	free(f->tmp);
+	f->tmp = NULL;
+	return 0;
+}
+
+static void fn_abort(struct sink *s)
+{
+	struct file_new *f = (struct file_new *)s;
+
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->tmp)
+		unlink(f->tmp);
+	free(f->tmp);
+	f->tmp = NULL;
+}
+
+static void fn_destroy(struct sink *s)
+{
+	struct file_new *f = (struct file_new *)s;
+
+	fn_abort(s);
+	free(f->path);
+	free(f);
+}
+
+static const struct sink_ops file_new_ops = {
+	fn_write, fn_finish, fn_abort, fn_destroy
+};
+
+errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
+{
+	struct file_new *f = calloc(1, sizeof(*f));
+	uint64_t size = p->dest_offset + p->fs_blocks * (uint64_t)p->blocksize;
+	struct stat st;
+
+	if (!f)
+		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+	f->s.ops = &file_new_ops;
+	f->s.blocksize = p->blocksize;
+	f->s.fs_blocks = p->fs_blocks;
+	f->s.dest_offset = p->dest_offset;
+	f->s.holes_read_zero = 1;
+	f->s.positional = 1;
+	f->s.err = p->err;
+	f->fd = -1;
+	f->path = strdup(p->path);
+	if (f->path && asprintf(&f->tmp, "%s.e2i-XXXXXX", p->path) < 0)
+		f->tmp = NULL;
+	if (!f->path || !f->tmp) {
+		fn_destroy(&f->s);
+		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+	}
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (f->fd < 0) {
+		errcode_t e = errno;
+
+		free(f->tmp);
+		f->tmp = NULL;
+		fn_destroy(&f->s);
+		return e2i_seterr(p->err, e, "while creating %s", p->path);
+	}
+	/* An image replacing a file keeps that file's permissions. */
+	if (stat(p->path, &st) == 0)
+		(void)fchmod(f->fd, st.st_mode & 07777);
+	/* Sized first, so no write has to extend the file. */
+	if (ftruncate(f->fd, (off_t)size) < 0) {
+		errcode_t e = errno;
+
+		fn_destroy(&f->s);
+		return e2i_seterr(p->err, e, "while setting the size of %s",
+				  p->path);
+	}
+	*out = &f->s;
+	return 0;
+}

@@ -1,0 +1,57 @@
+/* Chooses the sink for an output path, from what the path is now. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "sink.h"
+
+errcode_t sink_kind_for(const struct sink_params *p, enum sink_kind *kind,
+			int *is_blockdev)
+{
+	struct stat st;
+
+	*is_blockdev = 0;
+	if (strcmp(p->path, "-") == 0) {
+		*kind = SINK_STREAM;
+		return 0;
+	}
+	if (stat(p->path, &st) < 0) {
+		if (errno != ENOENT)
+			return e2i_seterr(p->err, errno, "while examining %s", p->path);
+		*kind = SINK_NEW_FILE;
+		return 0;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		*is_blockdev = 1;
+		*kind = SINK_IN_PLACE;
+	} else if (S_ISREG(st.st_mode)) {
+		/* -c, -O and the move update an existing file; otherwise it is
+		 * replaced whole, so no stale bytes survive in its holes. */
+		*kind = (p->compare || p->dest_offset || p->move) ?
+			SINK_IN_PLACE : SINK_NEW_FILE;
+	} else if (S_ISDIR(st.st_mode)) {
+		return e2i_seterr(p->err, EISDIR, "while opening %s", p->path);
+	} else {
+		*kind = SINK_STREAM; /* character device, FIFO, socket */
+	}
+	return 0;
+}
+
+errcode_t sink_open(const struct sink_params *p, struct sink **out)
+{
+	enum sink_kind kind;
+	int blk;
+	errcode_t err = sink_kind_for(p, &kind, &blk);
+
+	if (err)
+		return err;
+	if (p->dry_run)
+		return sink_dry_run(p, kind == SINK_NEW_FILE, out);
+	switch (kind) {
+	case SINK_NEW_FILE:
+		return sink_file_new(p, out);
+	case SINK_IN_PLACE:
+		return sink_in_place(p, blk, out);
+	default:
+		return sink_stream(p, out);
+	}
+}

@@ -1,0 +1,133 @@
+/*
+ * A stream (stdout, a pipe, a character device): written strictly in order,
+ * holes as zeros, so the bytes are the whole filesystem image.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "sink.h"
+
+#define ZERO_CHUNK (1u << 20)
+
+struct stream {
+	struct sink s;
+	int fd;
+	int own_fd;
+	char *name;
+	uint64_t pos;      /* next block the stream expects */
+	char *zeros;
+};
+
+static errcode_t st_fail(struct stream *t, int e, uint64_t blk)
+{
+	return e2i_seterr(t->s.err, e, "while writing block %llu to %s",
+			  (unsigned long long)blk, t->name);
+}
+
+static errcode_t st_zeros(struct stream *t, uint64_t bytes, uint64_t blk)
+{
+	while (bytes) {
+		size_t n = bytes < ZERO_CHUNK ? bytes : ZERO_CHUNK;
+		int e = write_full(t->fd, t->zeros, n);
+
+		if (e)
+			return st_fail(t, e, blk);
+		bytes -= n;
+	}
+	return 0;
+}
+
+static errcode_t st_write(struct sink *s, uint64_t blk, uint64_t n,
+			  const void *buf)
+{
+	struct stream *t = (struct stream *)s;
+	errcode_t err;
+	int e;
+
+	if (blk < t->pos)
+		return e2i_seterr(s->err, EINVAL,
+				  "while writing block %llu out of order to %s",
+				  (unsigned long long)blk, t->name);
+	err = st_zeros(t, (blk - t->pos) * s->blocksize, t->pos);
+	if (err)
+		return err;
+	e = write_full(t->fd, buf, n * s->blocksize);
+	if (e)
+		return st_fail(t, e, blk);
+	t->pos = blk + n;
+	s->written += n;
+	return 0;
+}
+
+static errcode_t st_finish(struct sink *s)
+{
+	struct stream *t = (struct stream *)s;
+	errcode_t err = st_zeros(t, (s->fs_blocks - t->pos) * s->blocksize,
+				 t->pos);
+
+	if (err)
+		return err;
+	t->pos = s->fs_blocks;
+	if (t->own_fd && close(t->fd) < 0) {
+		t->fd = -1;
+		return e2i_seterr(s->err, errno, "while closing %s", t->name);
+	}
+	if (t->own_fd)
+		t->fd = -1;
+	return 0;
+}
+
+static void st_abort(struct sink *s)
+{
+	(void)s; /* bytes already sent cannot be taken back */
+}
+
+static void st_destroy(struct sink *s)
+{
+	struct stream *t = (struct stream *)s;
+
+	if (t->own_fd && t->fd >= 0)
+		close(t->fd);
+	free(t->zeros);
+	free(t->name);
+	free(t);
+}
+
+static const struct sink_ops stream_ops = {
+	st_write, st_finish, st_abort, st_destroy
+};
+
+errcode_t sink_stream(const struct sink_params *p, struct sink **out)
+{
+	struct stream *t = calloc(1, sizeof(*t));
+	int to_stdout = strcmp(p->path, "-") == 0;
+	errcode_t err;
+
+	if (!t)
+		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+	t->s.ops = &stream_ops;
+	t->s.blocksize = p->blocksize;
+	t->s.fs_blocks = p->fs_blocks;
+	t->s.dest_offset = p->dest_offset;
+	t->s.err = p->err;
+	t->name = strdup(to_stdout ? "stdout" : p->path);
+	t->zeros = calloc(1, ZERO_CHUNK);
+	t->fd = to_stdout ? STDOUT_FILENO : open(p->path, O_WRONLY | O_CLOEXEC);
+	t->own_fd = !to_stdout;
+	if (!t->name || !t->zeros || t->fd < 0) {
+		errcode_t e = t->fd < 0 ? errno : ENOMEM;
+
+		st_destroy(&t->s);
+		return e2i_seterr(p->err, e, "while opening %s", p->path);
+	}
+	/* -O on a stream: the bytes before the filesystem are zeros. */
+	err = st_zeros(t, p->dest_offset, 0);
+	if (err) {
+		st_destroy(&t->s);
+		return err;
+	}
+	*out = &t->s;
+	return 0;
+}
