@@ -37,5 +37,7 @@ volatile sig_atomic_t *signals_install(int move)
 	sigaction(SIGHUP, &sa, NULL);
 	/* A closed pipe is reported as EPIPE with the file's name instead. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Likewise a file-size limit: EFBIG, not death with a temporary file left. */
+	signal(SIGXFSZ, SIG_IGN);
 	return &stop_flag;
 }

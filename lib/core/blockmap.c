@@ -47,10 +47,12 @@ int blockmap_add(struct blockmap *m, uint64_t start, uint64_t len,
 	if (len == 0)
 		return 0;
 	/* Overflow-safe range check: start and len come from disk. */
-	if (start >= m->blocks_count || len > m->blocks_count - start) {
+	if (start >= m->blocks_count) {
 		m->out_of_range += len;
-		if (start >= m->blocks_count)
-			return 0;
+		return 0;
+	}
+	if (len > m->blocks_count - start) {
+		m->out_of_range += len - (m->blocks_count - start);
 		len = m->blocks_count - start;
 	}
 	end = start + len;
