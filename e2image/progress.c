@@ -35,9 +35,10 @@ static void show(struct progress *p, uint64_t done, time_t now)
 	time_t secs = now - p->start;
 	int n;
 
-	n = fprintf(stderr, _("\rCopying %llu / %llu blocks (%d%%)"),
+	fputc('\r', stderr);
+	n = fprintf(stderr, _("Copying %llu / %llu blocks (%d%%)"),
 		    (unsigned long long)done, (unsigned long long)p->total,
-		    percent(done, p->total)) - 1;
+		    percent(done, p->total));
 	if (secs > 5 && done) {
 		char eta[32];
 
@@ -87,7 +88,8 @@ void progress_done(struct progress *p, uint64_t done)
 		return;
 	secs = time(NULL) - p->start;
 	hms(took, sizeof(took), secs);
-	fprintf(stderr, _("\rCopied %llu / %llu blocks (%d%%) in %s "),
+	fputc('\r', stderr);
+	fprintf(stderr, _("Copied %llu / %llu blocks (%d%%) in %s "),
 		(unsigned long long)done, (unsigned long long)p->total,
 		percent(done, p->total), took);
 	if (secs)

@@ -74,10 +74,10 @@ static int capture(struct raw_job *j, int whole_itables)
 		err = capture_orphans(&c);
 	if (err) {
 		if (c.err.ino)
-			msg_err(err, _("%s %u of %s"), c.err.doing, c.err.ino,
+			msg_err(err, _("%s %u of %s"), _(c.err.doing), c.err.ino,
 				j->o->device);
 		else
-			msg_err(err, _("%s of %s"), c.err.doing, j->o->device);
+			msg_err(err, _("%s of %s"), _(c.err.doing), j->o->device);
 	}
 	capture_free(&c);
 	if (!err && (err = blockmap_finish(&j->map)))

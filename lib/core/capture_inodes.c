@@ -1,5 +1,6 @@
 /* The inode scan: one pass over the used part of every inode table. */
 #include "capture.h"
+#include "nls.h"
 
 errcode_t capture_inodes(struct capture *c)
 {
@@ -15,7 +16,7 @@ errcode_t capture_inodes(struct capture *c)
 		buf_blocks = fs->inode_blocks_per_group;
 	err = ext2fs_open_inode_scan(fs, buf_blocks, &scan);
 	if (err) {
-		c->err = (struct capture_error){ err, "while opening inode scan", 0 };
+		c->err = (struct capture_error){ err, N_("while opening inode scan"), 0 };
 		return err;
 	}
 	for (;;) {
@@ -23,7 +24,7 @@ errcode_t capture_inodes(struct capture *c)
 		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
 			continue;
 		if (err) {
-			c->err = (struct capture_error){ err, "while getting next inode", ino };
+			c->err = (struct capture_error){ err, N_("while getting next inode"), ino };
 			break;
 		}
 		if (ino == 0)
@@ -34,7 +35,7 @@ errcode_t capture_inodes(struct capture *c)
 			continue;
 		err = capture_inode(c, ino, &inode);
 		if (err) {
-			c->err = (struct capture_error){ err, "while iterating over inode", ino };
+			c->err = (struct capture_error){ err, N_("while iterating over inode"), ino };
 			break;
 		}
 	}

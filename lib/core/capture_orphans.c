@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include "capture.h"
+#include "nls.h"
 
 static errcode_t take(struct capture *c, ext2_ino_t ino)
 {
@@ -124,11 +125,11 @@ errcode_t capture_orphans(struct capture *c)
 	errcode_t err = orphan_list(c);
 
 	if (err) {
-		c->err = (struct capture_error){ err, "while reading the orphan list", 0 };
+		c->err = (struct capture_error){ err, N_("while reading the orphan list"), 0 };
 		return err;
 	}
 	err = orphan_file(c);
 	if (err)
-		c->err = (struct capture_error){ err, "while reading the orphan file", 0 };
+		c->err = (struct capture_error){ err, N_("while reading the orphan file"), 0 };
 	return err;
 }

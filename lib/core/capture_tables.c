@@ -1,4 +1,5 @@
 #include "capture.h"
+#include "nls.h"
 
 static errcode_t add(struct capture *c, blk64_t b, blk64_t n,
 		     enum block_class cl)
@@ -64,7 +65,7 @@ errcode_t capture_tables(struct capture *c)
 	errcode_t err;
 	dgrp_t g;
 
-	c->err.doing = "while marking the fixed tables";
+	c->err.doing = N_("while marking the fixed tables");
 	err = add(c, first, 1, BC_SUPERBLOCK);
 	if (!err)
 		err = add_descriptors(c, first);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "copy.h"
+#include "nls.h"
 
 #define CHUNK_BYTES (4u << 20)
 #define READAHEAD_BYTES (64u << 20)
@@ -97,7 +98,7 @@ static errcode_t chunk(struct engine *e, uint64_t blk, uint64_t n)
 	errcode_t err;
 
 	if (e->o->stop && *e->o->stop)
-		return e2i_seterr(e->err, EINTR, "while copying blocks");
+		return e2i_seterr(e->err, EINTR, _("while copying blocks"));
 	readahead(e);
 	err = source_read(e->src, blk, n, e->buf);
 	if (!err)
@@ -156,7 +157,7 @@ errcode_t copy_runs(const struct blockmap *m, struct source *src,
 		e.chunk_blocks = 1;
 	e.buf = malloc(e.chunk_blocks * sink->blocksize);
 	if (!e.buf)
-		return e2i_seterr(err, ENOMEM, "while allocating the copy buffer");
+		return e2i_seterr(err, ENOMEM, _("while allocating the copy buffer"));
 	for (i = 0; !ret && i < m->nruns; i++) {
 		if (o->reverse)
 			ret = run_backward(&e, &m->runs[m->nruns - 1 - i]);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "sink.h"
+#include "nls.h"
 
 static errcode_t dr_write(struct sink *s, uint64_t blk, uint64_t n,
 			  const void *buf)
@@ -12,7 +13,7 @@ static errcode_t dr_write(struct sink *s, uint64_t blk, uint64_t n,
 	(void)buf;
 	for (i = 0; i < n; i++)
 		if (printf("Writing block %llu\n", (unsigned long long)(blk + i)) < 0)
-			return e2i_seterr(s->err, errno, "while writing to stdout");
+			return e2i_seterr(s->err, errno, _("while writing to stdout"));
 	s->written += n;
 	return 0;
 }
@@ -20,7 +21,7 @@ static errcode_t dr_write(struct sink *s, uint64_t blk, uint64_t n,
 static errcode_t dr_finish(struct sink *s)
 {
 	if (fflush(stdout) != 0)
-		return e2i_seterr(s->err, errno, "while writing to stdout");
+		return e2i_seterr(s->err, errno, _("while writing to stdout"));
 	return 0;
 }
 
@@ -44,7 +45,7 @@ errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 	struct sink *s = calloc(1, sizeof(*s));
 
 	if (!s)
-		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
 	s->ops = &dry_run_ops;
 	s->blocksize = p->blocksize;
 	s->fs_blocks = p->fs_blocks;

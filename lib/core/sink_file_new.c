@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "sink.h"
+#include "nls.h"
 
 struct file_new {
 	struct sink s;
@@ -28,7 +29,7 @@ static errcode_t fn_write(struct sink *s, uint64_t blk, uint64_t n,
 			    s->dest_offset + blk * s->blocksize);
 
 	if (e)
-		return e2i_seterr(s->err, e, "while writing block %llu to %s",
+		return e2i_seterr(s->err, e, _("while writing block %llu to %s"),
 				  (unsigned long long)blk, f->path);
 	s->written += n;
 	return 0;
@@ -39,14 +40,14 @@ static errcode_t fn_finish(struct sink *s)
 	struct file_new *f = (struct file_new *)s;
 
 	if (fsync(f->fd) < 0)
-		return e2i_seterr(s->err, errno, "while flushing %s", f->path);
+		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
 	if (close(f->fd) < 0) {
 		f->fd = -1;
-		return e2i_seterr(s->err, errno, "while closing %s", f->path);
+		return e2i_seterr(s->err, errno, _("while closing %s"), f->path);
 	}
 	f->fd = -1;
 	if (rename(f->tmp, f->path) < 0)
-		return e2i_seterr(s->err, errno, "while renaming %s to %s",
+		return e2i_seterr(s->err, errno, _("while renaming %s to %s"),
 				  f->tmp, f->path);
 	free(f->tmp);
 	f->tmp = NULL;
@@ -86,7 +87,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 	struct stat st;
 
 	if (!f)
-		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
 	f->s.ops = &file_new_ops;
 	f->s.blocksize = p->blocksize;
 	f->s.fs_blocks = p->fs_blocks;
@@ -100,7 +101,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 		f->tmp = NULL;
 	if (!f->path || !f->tmp) {
 		fn_destroy(&f->s);
-		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
 	}
 	f->fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (f->fd < 0) {
@@ -109,7 +110,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 		free(f->tmp);
 		f->tmp = NULL;
 		fn_destroy(&f->s);
-		return e2i_seterr(p->err, e, "while creating %s", p->path);
+		return e2i_seterr(p->err, e, _("while creating %s"), p->path);
 	}
 	/* An image replacing a file keeps that file's permissions. */
 	if (stat(p->path, &st) == 0)
@@ -119,7 +120,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 		errcode_t e = errno;
 
 		fn_destroy(&f->s);
-		return e2i_seterr(p->err, e, "while setting the size of %s",
+		return e2i_seterr(p->err, e, _("while setting the size of %s"),
 				  p->path);
 	}
 	*out = &f->s;

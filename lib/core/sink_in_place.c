@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "sink.h"
+#include "nls.h"
 
 struct in_place {
 	struct sink s;
@@ -30,7 +31,7 @@ static errcode_t ip_put(struct in_place *f, uint64_t blk, uint64_t n,
 			    s->dest_offset + blk * s->blocksize);
 
 	if (e)
-		return e2i_seterr(s->err, e, "while writing block %llu to %s",
+		return e2i_seterr(s->err, e, _("while writing block %llu to %s"),
 				  (unsigned long long)blk, f->path);
 	s->written += n;
 	return 0;
@@ -49,13 +50,13 @@ static errcode_t ip_compare_write(struct in_place *f, uint64_t blk, uint64_t n,
 		char *p = realloc(f->cmp, len);
 
 		if (!p)
-			return e2i_seterr(s->err, ENOMEM, "while comparing %s", f->path);
+			return e2i_seterr(s->err, ENOMEM, _("while comparing %s"), f->path);
 		f->cmp = p;
 		f->cmp_size = len;
 	}
 	e = pread_full(f->fd, f->cmp, len, s->dest_offset + blk * bs, &got);
 	if (e)
-		return e2i_seterr(s->err, e, "while reading block %llu of %s",
+		return e2i_seterr(s->err, e, _("while reading block %llu of %s"),
 				  (unsigned long long)blk, f->path);
 	/* Past the end of the output nothing can match. */
 	memset(f->cmp + got, 0, len - got);
@@ -97,10 +98,10 @@ static errcode_t ip_finish(struct sink *s)
 	/* A file shorter than the filesystem grows to it; never shrinks. */
 	if (!f->is_blockdev && fstat(f->fd, &st) == 0 &&
 	    (uint64_t)st.st_size < end && ftruncate(f->fd, (off_t)end) < 0)
-		return e2i_seterr(s->err, errno, "while setting the size of %s",
+		return e2i_seterr(s->err, errno, _("while setting the size of %s"),
 				  f->path);
 	if (fsync(f->fd) < 0)
-		return e2i_seterr(s->err, errno, "while flushing %s", f->path);
+		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
 	return 0;
 }
 
@@ -131,7 +132,7 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 	int flags = (p->compare ? O_RDWR : O_WRONLY) | O_CLOEXEC;
 
 	if (!f)
-		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
 	/* A block device someone has mounted or opened exclusively is refused
 	 * by the kernel; the move works inside our own source. */
 	if (is_blockdev && !p->move)
@@ -150,7 +151,7 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 		errcode_t e = f->path ? errno : ENOMEM;
 
 		ip_destroy(&f->s);
-		return e2i_seterr(p->err, e, "while opening %s", p->path);
+		return e2i_seterr(p->err, e, _("while opening %s"), p->path);
 	}
 	*out = &f->s;
 	return 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "sink.h"
+#include "nls.h"
 
 errcode_t sink_kind_for(const struct sink_params *p, enum sink_kind *kind,
 			int *is_blockdev)
@@ -16,7 +17,7 @@ errcode_t sink_kind_for(const struct sink_params *p, enum sink_kind *kind,
 	}
 	if (stat(p->path, &st) < 0) {
 		if (errno != ENOENT)
-			return e2i_seterr(p->err, errno, "while examining %s", p->path);
+			return e2i_seterr(p->err, errno, _("while examining %s"), p->path);
 		*kind = SINK_NEW_FILE;
 		return 0;
 	}
@@ -29,7 +30,7 @@ errcode_t sink_kind_for(const struct sink_params *p, enum sink_kind *kind,
 		*kind = (p->compare || p->dest_offset || p->move) ?
 			SINK_IN_PLACE : SINK_NEW_FILE;
 	} else if (S_ISDIR(st.st_mode)) {
-		return e2i_seterr(p->err, EISDIR, "while opening %s", p->path);
+		return e2i_seterr(p->err, EISDIR, _("while opening %s"), p->path);
 	} else {
 		*kind = SINK_STREAM; /* character device, FIFO, socket */
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "sink.h"
+#include "nls.h"
 
 #define ZERO_CHUNK (1u << 20)
 
@@ -22,7 +23,7 @@ struct stream {
 
 static errcode_t st_fail(struct stream *t, int e, uint64_t blk)
 {
-	return e2i_seterr(t->s.err, e, "while writing block %llu to %s",
+	return e2i_seterr(t->s.err, e, _("while writing block %llu to %s"),
 			  (unsigned long long)blk, t->name);
 }
 
@@ -48,7 +49,7 @@ static errcode_t st_write(struct sink *s, uint64_t blk, uint64_t n,
 
 	if (blk < t->pos)
 		return e2i_seterr(s->err, EINVAL,
-				  "while writing block %llu out of order to %s",
+				  _("while writing block %llu out of order to %s"),
 				  (unsigned long long)blk, t->name);
 	err = st_zeros(t, (blk - t->pos) * s->blocksize, t->pos);
 	if (err)
@@ -72,7 +73,7 @@ static errcode_t st_finish(struct sink *s)
 	t->pos = s->fs_blocks;
 	if (t->own_fd && close(t->fd) < 0) {
 		t->fd = -1;
-		return e2i_seterr(s->err, errno, "while closing %s", t->name);
+		return e2i_seterr(s->err, errno, _("while closing %s"), t->name);
 	}
 	if (t->own_fd)
 		t->fd = -1;
@@ -106,7 +107,7 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 	errcode_t err;
 
 	if (!t)
-		return e2i_seterr(p->err, ENOMEM, "while opening %s", p->path);
+		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
 	t->s.ops = &stream_ops;
 	t->s.blocksize = p->blocksize;
 	t->s.fs_blocks = p->fs_blocks;
@@ -120,7 +121,7 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 		errcode_t e = t->fd < 0 ? errno : ENOMEM;
 
 		st_destroy(&t->s);
-		return e2i_seterr(p->err, e, "while opening %s", p->path);
+		return e2i_seterr(p->err, e, _("while opening %s"), p->path);
 	}
 	/* -O on a stream: the bytes before the filesystem are zeros. */
 	err = st_zeros(t, p->dest_offset, 0);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include "source.h"
+#include "nls.h"
 
 errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 		      unsigned blocksize, struct e2i_error *err)
@@ -13,7 +14,7 @@ errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 	s->err = err;
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0)
-		return e2i_seterr(err, errno, "while opening %s", path);
+		return e2i_seterr(err, errno, _("while opening %s"), path);
 	return 0;
 }
 
@@ -30,7 +31,7 @@ errcode_t source_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
 			continue;
 		if (r <= 0)
 			return e2i_seterr(s->err, r < 0 ? errno : EXT2_ET_SHORT_READ,
-					  "while reading block %llu of %s",
+					  _("while reading block %llu of %s"),
 					  (unsigned long long)(blk + (p - (char *)buf) / s->blocksize),
 					  s->path);
 		p += r;
