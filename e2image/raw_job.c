@@ -123,7 +123,7 @@ static int run(struct raw_job *j, volatile sig_atomic_t *stop)
 		msg_plain(_("the output %s is the source filesystem itself"), o->image);
 		return 0;
 	}
-	if (open_source_fs(o, &j->fs))
+	if (!source_mount_ok(o) || open_source_fs(o, &j->fs))
 		return 0;
 	sp.path = o->image;
 	sp.blocksize = j->fs->blocksize;

@@ -46,6 +46,7 @@ find_tool() {
 [ -x "$E2IMAGE" ] || fail "$E2IMAGE is not built; run ./configure && make first"
 MKE2FS=$(find_tool mke2fs)
 E2FSCK=$(find_tool e2fsck)
+DEBUGFS=$(find_tool debugfs)
 
 say "Building a demo tree in $TREE"
 rm -rf "$DEMO"
@@ -83,9 +84,27 @@ ln -s ../../etc/hostname "$TREE/home/alice/hostname-link"
 ln -s "$(printf '%0100d' 0 | tr 0 x)/a/target/long/enough/to/need/its/own/block" \
 	"$TREE/home/bob/long-link"
 
+# mke2fs -d copies the tree's timestamps: fix atime and mtime here...
+find "$TREE" -exec touch -h -t 202311142213.20 {} +
+
 say "Making a 32 MiB ext4 filesystem in $IMG"
 "$MKE2FS" -q -F -t ext4 -L demo -U "$UUID" -E "hash_seed=$SEED" \
 	-d "$TREE" "$IMG" 32M || fail "mke2fs failed"
+# ...and the ctime, which only debugfs can set, on every inode of the tree.
+CMDS=$DEMO/debugfs.cmds
+{
+	echo "sif / ctime @$E2FSPROGS_FAKE_TIME"
+	echo "sif /lost+found ctime @$E2FSPROGS_FAKE_TIME"
+	(cd "$TREE" && find . -mindepth 1 | sort) |
+		sed "s|^\.\(.*\)|sif \1 ctime @$E2FSPROGS_FAKE_TIME|"
+} >"$CMDS"
+"$DEBUGFS" -w -f "$CMDS" "$IMG" >"$DEMO/debugfs.log" 2>&1 ||
+	fail "debugfs failed (see $DEMO/debugfs.log)"
+if grep -q -e 'not found' -e 'No such' -e 'Invalid' "$DEMO/debugfs.log"; then
+	cat "$DEMO/debugfs.log" >&2
+	fail "debugfs could not fix the ctimes"
+fi
+rm -f "$CMDS"
 
 say "Imaging it: $E2IMAGE -r -v -p $IMG $RAW"
 # -p and -v both write to stderr; -p rewrites its line after '\r', so turn

@@ -11,6 +11,7 @@ const char *block_class_name(enum block_class c)
 		[BC_DIRECTORY] = "directories",
 		[BC_EXTENT] = "extent tree",
 		[BC_INDIRECT] = "indirect blocks",
+		[BC_RESIZE] = "reserved gdt blocks",
 		[BC_SYMLINK] = "symlinks",
 		[BC_XATTR] = "xattr blocks",
 		[BC_JOURNAL] = "journal",

@@ -11,6 +11,7 @@ enum block_class {
 	BC_DIRECTORY,
 	BC_EXTENT,
 	BC_INDIRECT,
+	BC_RESIZE,         /* reserved GDT blocks, held by the resize inode */
 	BC_SYMLINK,
 	BC_XATTR,
 	BC_JOURNAL,

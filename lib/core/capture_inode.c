@@ -102,6 +102,8 @@ static errcode_t walk_inode(struct capture *c, ext2_ino_t ino,
 	struct walk w = { c, data_class, BC_INDIRECT, 0 };
 	errcode_t err;
 
+	if (ino == EXT2_RESIZE_INO)
+		w.meta_class = BC_RESIZE;
 	if (inode->i_flags & EXT4_EXTENTS_FL) {
 		w.meta_class = BC_EXTENT;
 		return walk_extents(&w, ino, inode);

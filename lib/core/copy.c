@@ -100,9 +100,19 @@ static errcode_t chunk(struct engine *e, uint64_t blk, uint64_t n)
 	if (e->o->stop && *e->o->stop)
 		return e2i_seterr(e->err, EINTR, _("while copying blocks"));
 	readahead(e);
-	err = source_read(e->src, blk, n, e->buf);
-	if (!err)
-		err = emit(e, blk, n);
+	if (source_is_hole(e->src, blk, n)) {
+		/* Nothing to read: zeros, which a sparse output leaves as holes. */
+		if (!e->sink->holes_read_zero) {
+			memset(e->buf, 0, n * e->sink->blocksize);
+			err = e->sink->ops->write(e->sink, blk, n, e->buf);
+		} else {
+			err = 0;
+		}
+	} else {
+		err = source_read(e->src, blk, n, e->buf);
+		if (!err)
+			err = emit(e, blk, n);
+	}
 	if (err)
 		return err;
 	e->done += n;

@@ -1,20 +1,46 @@
-/* -n: says which blocks would be written, writes nothing. */
+/* -n: says which blocks would be written, writes nothing. With -c, only the
+ * blocks that differ from what the output holds now. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "sink.h"
 #include "nls.h"
+
+struct dry_run {
+	struct sink s;
+	int cmp_fd;        /* -c: the existing output, read-only; else -1 */
+	char *cmp;
+};
+
+static int unchanged(struct dry_run *d, uint64_t blk, const char *block)
+{
+	size_t bs = d->s.blocksize, got;
+
+	if (d->cmp_fd < 0 ||
+	    pread_full(d->cmp_fd, d->cmp, bs, d->s.dest_offset + blk * bs, &got) ||
+	    got != bs)
+		return 0;
+	return memcmp(d->cmp, block, bs) == 0;
+}
 
 static errcode_t dr_write(struct sink *s, uint64_t blk, uint64_t n,
 			  const void *buf)
 {
+	struct dry_run *d = (struct dry_run *)s;
 	uint64_t i;
 
-	(void)buf;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (unchanged(d, blk + i, (const char *)buf + i * s->blocksize)) {
+			s->skipped++;
+			continue;
+		}
 		if (printf("Writing block %llu\n", (unsigned long long)(blk + i)) < 0)
 			return e2i_seterr(s->err, errno, _("while writing to stdout"));
-	s->written += n;
+		s->written++;
+	}
 	return 0;
 }
 
@@ -32,7 +58,12 @@ static void dr_abort(struct sink *s)
 
 static void dr_destroy(struct sink *s)
 {
-	free(s);
+	struct dry_run *d = (struct dry_run *)s;
+
+	if (d->cmp_fd >= 0)
+		close(d->cmp_fd);
+	free(d->cmp);
+	free(d);
 }
 
 static const struct sink_ops dry_run_ops = {
@@ -42,16 +73,20 @@ static const struct sink_ops dry_run_ops = {
 errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 		       struct sink **out)
 {
-	struct sink *s = calloc(1, sizeof(*s));
+	struct dry_run *d = calloc(1, sizeof(*d));
 
-	if (!s)
+	if (!d || !(d->cmp = malloc(p->blocksize))) {
+		free(d);
 		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
-	s->ops = &dry_run_ops;
-	s->blocksize = p->blocksize;
-	s->fs_blocks = p->fs_blocks;
-	s->dest_offset = p->dest_offset;
-	s->holes_read_zero = holes_read_zero;
-	s->err = p->err;
-	*out = s;
+	}
+	d->s.ops = &dry_run_ops;
+	d->s.blocksize = p->blocksize;
+	d->s.fs_blocks = p->fs_blocks;
+	d->s.dest_offset = p->dest_offset;
+	d->s.holes_read_zero = holes_read_zero;
+	d->s.positional = 1;
+	d->s.err = p->err;
+	d->cmp_fd = p->compare ? open(p->path, O_RDONLY | O_CLOEXEC) : -1;
+	*out = &d->s;
 	return 0;
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "source.h"
 #include "nls.h"
@@ -8,6 +9,8 @@
 errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 		      unsigned blocksize, struct e2i_error *err)
 {
+	struct stat st;
+
 	s->path = path;
 	s->offset = offset;
 	s->blocksize = blocksize;
@@ -15,6 +18,49 @@ errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0)
 		return e2i_seterr(err, errno, _("while opening %s"), path);
+	s->seekable_holes = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
+	s->hole_start = s->hole_end = s->data_start = s->data_end = 0;
+	return 0;
+}
+
+/*
+ * Filesystem images are often sparse files: a fresh journal or inode table
+ * there is a hole, and reading it would only fetch zeros. SEEK_DATA and
+ * SEEK_HOLE say where the holes are; the answers are cached, so a run of
+ * chunks costs a couple of lseeks, not one per chunk.
+ */
+int source_is_hole(struct source *s, uint64_t blk, uint64_t n)
+{
+	uint64_t start = s->offset + blk * s->blocksize;
+	uint64_t end = start + n * s->blocksize;
+	off_t r;
+
+	if (!s->seekable_holes)
+		return 0;
+	if (start >= s->hole_start && end <= s->hole_end)
+		return 1;
+	if (start >= s->data_start && start < s->data_end)
+		return 0;
+	r = lseek(s->fd, (off_t)start, SEEK_DATA);
+	if (r < 0) {
+		if (errno != ENXIO) {
+			s->seekable_holes = 0; /* not supported here: just read */
+			return 0;
+		}
+		r = (off_t)UINT64_MAX >> 1; /* no data after start */
+	}
+	if ((uint64_t)r > start) {
+		s->hole_start = start;
+		s->hole_end = r;
+		return end <= (uint64_t)r;
+	}
+	r = lseek(s->fd, (off_t)start, SEEK_HOLE);
+	if (r < 0) {
+		s->seekable_holes = 0;
+		return 0;
+	}
+	s->data_start = start;
+	s->data_end = r;
 	return 0;
 }
 

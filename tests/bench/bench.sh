@@ -13,7 +13,15 @@
 #   BENCH_QCOW2=0        skip the -Q and qcow2->raw modes
 #   BENCH_HUGE_STREAM=1  also time `-r huge -` (4 TiB of zeros written to
 #                        /dev/null, once, not compared; very slow for the oracle)
-#   BENCH_WORK=DIR       fixture cache / scratch dir (default: work/bench)
+#   BENCH_WORK=DIR       fixture cache / scratch dir (default: work/bench).
+#                        `make clean` removes tests/work, i.e. the cached
+#                        fixtures (minutes to rebuild): point BENCH_WORK
+#                        elsewhere to keep them.
+#
+# Modes timed per fixture: -r FIX out.raw, -r FIX - > out.stream (both tools
+# write a NEW file each run), and, if ours accepts -Q, -Q FIX out.qcow2 and
+# -r in.qcow2 out.raw (also vs qemu-img convert).  The huge fixture's stdout
+# mode is skipped: it is 4 TiB of zeros.
 #
 # Exit status: 0 unless an output differs from the oracle's (MISMATCH) or a
 # command fails.  Speed targets are informational (PASS/MISS) only.
@@ -33,6 +41,9 @@ PY=/usr/bin/python3
 command -v "$PY" >/dev/null 2>&1 || PY=$(command -v python3 || true)
 
 mkdir -p "$W" || exit 2
+T=$(mktemp -d /tmp/e2bench.XXXXXX) || exit 2     # small scratch files
+trap 'rm -rf "$T"' EXIT
+trap 'rm -rf "$T"; exit 130' INT TERM
 REPORT=$W/report.txt
 RES=$W/results.txt          # fixture mode cache tool wall user sys rss
 : > "$REPORT"
@@ -77,7 +88,7 @@ QEMUIMG=$(command -v qemu-img || true)
 
 # sparse-aware byte compare (like cmp, but skips holes common to both files,
 # which matters for a 4 TiB sparse output)
-SCMP=$W/sparsecmp.py
+SCMP=$T/sparsecmp.py
 cat > "$SCMP" <<'EOF'
 import os, sys
 a, b = sys.argv[1], sys.argv[2]
@@ -159,24 +170,24 @@ timed() {
 	[ "$CACHE" = cold ] && drop_caches
 	t0=$(date +%s%N)
 	case $2 in
-	raw)    "$TIME" -o "$W/time.out" -f '%e %U %S %M' "$b" -r "$3" "$4" 2>"$W/err.out";;
-	stream) "$TIME" -o "$W/time.out" -f '%e %U %S %M' "$b" -r "$3" - > "$4" 2>"$W/err.out";;
-	qcow2)  "$TIME" -o "$W/time.out" -f '%e %U %S %M' "$b" -Q "$3" "$4" 2>"$W/err.out";;
+	raw)    "$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -r "$3" "$4" 2>"$T/err.out";;
+	stream) "$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -r "$3" - > "$4" 2>"$T/err.out";;
+	qcow2)  "$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -Q "$3" "$4" 2>"$T/err.out";;
 	q2r)    if [ "$1" = qemu ]; then
-			"$TIME" -o "$W/time.out" -f '%e %U %S %M' "$b" convert -O raw "$3" "$4" 2>"$W/err.out"
+			"$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" convert -O raw "$3" "$4" 2>"$T/err.out"
 		else
-			"$TIME" -o "$W/time.out" -f '%e %U %S %M' "$b" -r "$3" "$4" 2>"$W/err.out"
+			"$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -r "$3" "$4" 2>"$T/err.out"
 		fi;;
 	esac
 	rc=$?
 	t1=$(date +%s%N)
 	if [ $rc != 0 ]; then
 		{ say "ERROR: $1 $2 on $(basename "$3") exited $rc:"
-		  sed 's/^/    /' "$W/err.out" | tail -5 | tee -a "$REPORT"; } >&2
+		  sed 's/^/    /' "$T/err.out" | tail -5 | tee -a "$REPORT"; } >&2
 		return 1
 	fi
 	# wall from the shell clock (ms resolution; %e is only 10 ms), rest from time(1)
-	tail -1 "$W/time.out" | awk -v ns=$((t1 - t0)) '{printf "%.3f %s %s %s\n", ns/1e9, $2, $3, $4}'
+	tail -1 "$T/time.out" | awk -v ns=$((t1 - t0)) '{printf "%.3f %s %s %s\n", ns/1e9, $2, $3, $4}'
 }
 
 # measure FIXNAME MODE IN TOOLS... : warm (1 warm-up + best of $RUNS) and
@@ -195,16 +206,16 @@ measure() {
 			done
 		fi
 		i=0
-		for t in $tools; do : > "$W/runs.$t"; done
+		for t in $tools; do : > "$T/runs.$t"; done
 		while [ $i -lt $n ]; do
 			for t in $tools; do
 				r=$(timed $t $mode "$in" "$W/out.$mode.$t") || { FAIL=1; return 1; }
-				echo "$r" >> "$W/runs.$t"
+				echo "$r" >> "$T/runs.$t"
 			done
 			i=$((i + 1))
 		done
 		for t in $tools; do
-			sort -n -k1,1 "$W/runs.$t" | head -1 | sed "s/^/$fx $mode $CACHE $t /" >> "$RES"
+			sort -n -k1,1 "$T/runs.$t" | head -1 | sed "s/^/$fx $mode $CACHE $t /" >> "$RES"
 		done
 	done
 	# compare with the oracle's output
@@ -240,7 +251,13 @@ strace_counts() {
 		else
 			strace -c -f -S calls -o "$st" "$b" -r "$fix" "$o" 2>/dev/null
 		fi
+		rc=$?
 		rm -f "$o"
+		if [ $rc != 0 ]; then
+			say "  $fx $mode $t: run under strace exited $rc; counts skipped"
+			FAIL=1
+			continue
+		fi
 		awk -v fx="$fx" -v m="$mode" -v t="$t" '
 			/^-/ {sep++; next}
 			sep==1 && NF>=5 { n++; if (n<=5) top = top sprintf(" %s=%s", $NF, $4) }
@@ -339,8 +356,8 @@ for fx in $FIXTURES; do
 	rm -f "$W"/out.raw.*
 
 	if [ $fx != huge ]; then
-		avail=$(df -Pk "$W" | awk 'NR==2{print $4 * 1024}')
-		if [ $((apparent * 2 + (2 << 30))) -gt "$avail" ]; then
+		avail_k=$(df -Pk "$W" | awk 'NR==2{print $4}')
+		if [ $((apparent / 1024 * 2 + 2097152)) -gt "$avail_k" ]; then
 			note "$fx stream: not enough free disk for two $((apparent >> 30)) GiB stream outputs; skipped"
 		else
 			measure $fx stream "$fix" ours oracle
@@ -392,5 +409,5 @@ if [ $MISMATCH = 1 ]; then
 fi
 [ $FAIL = 1 ] && say "FAILED: a command failed (see above)"
 say "report written to $REPORT"
-rm -f "$W/time.out" "$W/err.out" "$W"/runs.* "$W/out.strace"
+rm -f "$T/time.out" "$T/err.out" "$W"/runs.* "$W/out.strace"
 [ $MISMATCH = 0 ] && [ $FAIL = 0 ]

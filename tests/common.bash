@@ -1,0 +1,84 @@
+# common.bash -- loaded by every bats file (`load common`).
+#
+# E2IMAGE   the binary under test (default: the one built in ../e2image)
+# ORACLE    e2fsprogs' e2image, the reference behaviour
+# FIXDIR    fixture cache shared by all suites (tests/work/fixtures)
+
+E2IMAGE=${E2IMAGE:-$BATS_TEST_DIRNAME/../e2image/e2image}
+ORACLE=${ORACLE:-/usr/sbin/e2image}
+FIXDIR=${FIXDIR:-$BATS_TEST_DIRNAME/work/fixtures}
+export E2IMAGE ORACLE FIXDIR
+export LC_ALL=C TZ=UTC
+
+# fixture NAME: print the path of fixture NAME, building it if needed.
+# Building is serialised with a lock so parallel suites share the cache.
+fixture() {
+	local name=$1 img=$FIXDIR/$1.img
+	if [ ! -s "$img" ]; then
+		mkdir -p "$FIXDIR"
+		(
+			flock 9
+			"$BATS_TEST_DIRNAME/fixtures/build.sh" "$name" "$FIXDIR" >&2
+		) 9>"$FIXDIR/.lock-$name" || return 1
+	fi
+	printf '%s\n' "$img"
+}
+
+# fixtures: the names of all fixtures (honours FIXTURES="a b" to restrict)
+fixtures() {
+	if [ -n "${FIXTURES:-}" ]; then
+		printf '%s\n' $FIXTURES
+	else
+		"$BATS_TEST_DIRNAME/fixtures/list"
+	fi
+}
+
+# has_feature IMG FEATURE
+has_feature() {
+	dumpe2fs -h "$1" 2>/dev/null | grep '^Filesystem features:' | grep -qw -- "$2"
+}
+
+# e2fsck_out IMG: run `e2fsck -fy` on a copy of IMG and print its output with
+# the version line and the image path removed, followed by "exit N", so the
+# outputs for two images can be compared.  MMP file systems are checked with
+# -fn instead (read-only, no copy needed): with MMP, a read-write e2fsck
+# sleeps at least 11 seconds.
+e2fsck_out() {
+	local img=$1 copy out rc=0 opt=-fy
+	copy=$(mktemp "$BATS_TEST_TMPDIR/fsck.XXXXXX")
+	out=$copy.out
+	if has_feature "$img" mmp; then
+		opt=-fn
+		copy=$img
+	else
+		cp --sparse=always "$img" "$copy"
+	fi
+	E2FSCK_TIME=1700000000 e2fsck $opt "$copy" > "$out" 2>&1 || rc=$?
+	grep -v '^e2fsck [0-9]' "$out" | sed -e "s|$copy|IMAGE|g"
+	echo "exit $rc"
+	rm -f "$out" "${out%.out}"
+}
+
+# sha IMG: sha256 of a file
+sha() {
+	sha256sum < "$1" | cut -d' ' -f1
+}
+
+# fs_bytes IMG: the file system size in bytes (block count * block size)
+fs_bytes() {
+	dumpe2fs -h "$1" 2>/dev/null | awk -F: '
+		/^Block count:/ { c = $2 + 0 }
+		/^Block size:/ { s = $2 + 0 }
+		END { printf "%d\n", c * s }'
+}
+
+# fail MSG: print a diagnostic and fail
+fail() {
+	printf '%s\n' "$*" >&2
+	return 1
+}
+
+# diag: print to the TAP stream (visible even for passing tests with --tap)
+diag() {
+	printf '# %s\n' "$*" >&3
+}
