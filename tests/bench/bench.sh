@@ -157,12 +157,11 @@ fixture_info() {
 # ---------------------------------------------------------------- timing
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
-# run_cmd TOOL MODE FIX OUT  -- the command itself (used under $TIME and strace)
 # modes: raw (-r FIX OUT), stream (-r FIX - > OUT), qcow2 (-Q FIX OUT),
 #        q2r (-r FIX.qcow2 OUT; for tool "qemu": qemu-img convert -O raw)
 tool_bin() { case $1 in ours) echo "$OURS";; oracle) echo "$ORACLE";; qemu) echo "$QEMUIMG";; esac; }
 
-# timed TOOL MODE FIX OUT -> appends "wall user sys rss" to $TMPT; 0/1
+# timed TOOL MODE IN OUT: one run; prints "wall user sys rss"; status 0/1
 timed() {
 	b=$(tool_bin "$1")
 	[ "$4" = /dev/null ] || rm -f "$4"
