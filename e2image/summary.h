@@ -1,10 +1,21 @@
-/* -v: what the image holds, by kind of block. */
+/* -v: what the image holds, by kind of block, and where the time went. */
 #ifndef E2I_SUMMARY_H
 #define E2I_SUMMARY_H
 
 #include "blockmap.h"
 
-void print_summary(const struct blockmap *m, unsigned blocksize,
-		   const char *source, const char *image);
+struct summary {
+	uint64_t blocks_count;
+	uint64_t captured;
+	size_t nruns;
+	uint64_t per_class[BC_COUNT];
+	unsigned blocksize;
+	double t_capture, t_copy;   /* seconds */
+};
+
+/* Adds a finished block map's figures. */
+void summary_add(struct summary *s, const struct blockmap *m);
+void print_summary(const struct summary *s, const char *source,
+		   const char *image);
 
 #endif

@@ -133,6 +133,51 @@ int blockmap_finish(struct blockmap *m)
 	return 0;
 }
 
+int blockmap_subtract(struct blockmap *m, const struct blockmap *done)
+{
+	struct bm_run *out;
+	size_t i, j = 0, n = 0;
+
+	if (!m->nruns || !done->nruns)
+		return 0;
+	out = malloc((m->nruns + done->nruns) * sizeof(*out));
+	if (!out)
+		return ENOMEM;
+	m->captured = 0;
+	for (i = 0; i < m->nruns; i++) {
+		uint64_t s = m->runs[i].start, e = s + m->runs[i].len;
+
+		while (j < done->nruns &&
+		       done->runs[j].start + done->runs[j].len <= s)
+			j++;
+		/* Each done run that starts before e cuts [s, e). */
+		for (size_t k = j; s < e && k < done->nruns &&
+			     done->runs[k].start < e; k++) {
+			uint64_t ds = done->runs[k].start;
+			uint64_t de = ds + done->runs[k].len;
+
+			if (ds > s) {
+				out[n].start = s;
+				out[n].len = ds - s;
+				m->captured += ds - s;
+				n++;
+			}
+			if (de > s)
+				s = de;
+		}
+		if (s < e) {
+			out[n].start = s;
+			out[n].len = e - s;
+			m->captured += e - s;
+			n++;
+		}
+	}
+	free(m->runs);
+	m->runs = out;
+	m->nruns = n;
+	return 0;
+}
+
 void blockmap_free(struct blockmap *m)
 {
 	free(m->ext);

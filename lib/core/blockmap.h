@@ -52,6 +52,9 @@ int blockmap_add(struct blockmap *m, uint64_t start, uint64_t len,
 		 enum block_class c);
 /* Sorts and merges into runs; the extent list is released. */
 int blockmap_finish(struct blockmap *m);
+/* Removes from m's runs every block in done's runs (both finished), so a
+ * second copy pass skips what a first one already wrote. */
+int blockmap_subtract(struct blockmap *m, const struct blockmap *done);
 void blockmap_free(struct blockmap *m);
 
 #endif
