@@ -1,0 +1,161 @@
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "messages.h"
+#include "nls.h"
+#include "open_fs.h"
+#include "plan.h"
+
+/* Metadata found during the scan is requested at once, up to this much. */
+#define EARLY_READAHEAD_BYTES (256ull << 20)
+
+double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void early_readahead(void *arg, uint64_t start, uint64_t len,
+			    enum block_class c)
+{
+	struct plan *p = arg;
+	uint64_t bytes = len * p->fs->blocksize;
+
+	if (c == BC_DATA || bytes > p->ra_budget)
+		return;
+	p->ra_budget -= bytes;
+	source_willneed(&p->src, start, len);
+}
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(b, "-") == 0 || stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return 0;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void init_map(struct plan *p, struct blockmap *m)
+{
+	blockmap_init(m, ext2fs_blocks_count(p->fs->super),
+		      p->fs->super->s_first_data_block, p->fs->cluster_ratio_bits);
+	m->on_add = early_readahead;
+	m->on_add_arg = p;
+}
+
+int plan_open(struct plan *p, const struct options *o,
+	      volatile sig_atomic_t *stop)
+{
+	struct sink_params sp = { 0 };
+
+	memset(p, 0, sizeof(*p));
+	p->o = o;
+	p->stop = stop;
+	p->src.fd = -1;
+	p->prog.enabled = o->progress;
+	if (!o->move && same_file(o->device, o->image)) {
+		msg_plain(_("the output %s is the source filesystem itself"), o->image);
+		return 0;
+	}
+	if (!source_mount_ok(o) || open_source_fs(o, &p->fs))
+		return 0;
+	sp.path = o->image;
+	sp.compare = o->check;
+	sp.dest_offset = o->dest_offset;
+	sp.move = o->move;
+	sp.err = &p->err;
+	if (sink_kind_for(&sp, &p->kind, &p->is_blockdev) ||
+	    source_open(&p->src, o->device, o->src_offset, p->fs->blocksize,
+			&p->err)) {
+		msg_err(p->err.code, "%s", p->err.what);
+		return 0;
+	}
+	init_map(p, &p->tables);
+	init_map(p, &p->scanned);
+	p->ra_budget = EARLY_READAHEAD_BYTES;
+	p->sum.blocksize = p->fs->blocksize;
+	return 1;
+}
+
+static int capture_failed(struct plan *p, const struct capture *c,
+			  errcode_t err)
+{
+	if (c->err.ino)
+		msg_err(err, _("%s %u of %s"), _(c->err.doing), c->err.ino,
+			p->o->device);
+	else
+		msg_err(err, _("%s of %s"), _(c->err.doing), p->o->device);
+	return 0;
+}
+
+static int finish_map(struct plan *p, struct blockmap *m)
+{
+	errcode_t err = blockmap_finish(m);
+
+	if (err)
+		msg_err(err, _("while sorting the block map of %s"), p->o->device);
+	return !err;
+}
+
+int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
+		 void *arg)
+{
+	/* A device gets whole inode tables: stale bytes there are not zeros. */
+	struct capture_opts co = { p->o->all_data,
+				   p->is_blockdev && !p->o->dry_run,
+				   p->o->superblock };
+	double t0 = now_seconds();
+	struct capture c;
+	errcode_t err;
+	int ok = 0;
+
+	err = capture_init(&c, p->fs, &co, &p->tables);
+	if (err) {
+		msg_err(err, _("while allocating buffers for %s"), p->o->device);
+		return 0;
+	}
+	err = capture_tables(&c);
+	if (err) {
+		capture_failed(p, &c, err);
+		goto out;
+	}
+	if (after_tables) {
+		if (!finish_map(p, &p->tables) || !after_tables(p, arg))
+			goto out;
+		p->split = 1;
+		c.map = &p->scanned;
+	}
+	progress_scanning(&p->prog);
+	err = capture_inodes(&c);
+	if (!err)
+		err = capture_orphans(&c);
+	if (err) {
+		capture_failed(p, &c, err);
+		goto out;
+	}
+	ok = finish_map(p, c.map);
+out:
+	capture_free(&c);
+	p->sum.t_capture = now_seconds() - t0;
+	return ok;
+}
+
+uint64_t plan_marks(const struct plan *p)
+{
+	return p->tables.marks + p->scanned.marks;
+}
+
+void plan_close(struct plan *p)
+{
+	source_close(&p->src);
+	blockmap_free(&p->tables);
+	blockmap_free(&p->scanned);
+	if (p->fs)
+		ext2fs_close_free(&p->fs);
+}

@@ -1,0 +1,50 @@
+/*
+ * A plan: the source opened read-only and the blocks worth keeping found,
+ * ready for a job (raw, qcow2) to write them out.
+ */
+#ifndef E2I_PLAN_H
+#define E2I_PLAN_H
+
+#include <signal.h>
+#include "blockmap.h"
+#include "capture.h"
+#include "options.h"
+#include "progress.h"
+#include "sink.h"
+#include "source.h"
+#include "summary.h"
+
+struct plan {
+	const struct options *o;
+	volatile sig_atomic_t *stop;
+	ext2_filsys fs;
+	struct source src;
+	/* The fixed tables; everything, unless a job splits the capture. */
+	struct blockmap tables;
+	/* What the inode scan found, when the job asked for a split. */
+	struct blockmap scanned;
+	int split;
+	enum sink_kind kind;   /* what the output path is now */
+	int is_blockdev;
+	struct progress prog;
+	struct e2i_error err;
+	uint64_t ra_budget;
+	struct summary sum;
+};
+
+/* Refusals, mount check, opening the filesystem and the source. Prints its
+ * own messages; returns 1 on success. */
+int plan_open(struct plan *p, const struct options *o,
+	      volatile sig_atomic_t *stop);
+/* Finds the blocks. When after_tables is given, the fixed tables are
+ * finished first and handed to it while the scan goes on into p->scanned;
+ * it returns 0 to stop. */
+int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
+		 void *arg);
+/* Total blocks marked, as e2fsprogs counts them (its progress total). */
+uint64_t plan_marks(const struct plan *p);
+void plan_close(struct plan *p);
+
+double now_seconds(void);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * Layout of a qcow2 file written front to back: every offset is known before
+ * the first byte, from the virtual size and the set of allocated guest
+ * clusters alone, so the file can go to a pipe.
+ *
+ *   [header][L1][refcount table][refcount blocks][L2 tables][data clusters]
+ *
+ * Every cluster is referenced exactly once (refcount 1): nothing leaks.
+ */
+#ifndef E2I_QCOW2_LAYOUT_H
+#define E2I_QCOW2_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Allocated guest clusters [start, start + len), sorted and disjoint. */
+struct qcow2_run {
+	uint64_t start;
+	uint64_t len;
+};
+
+struct qcow2_plan {
+	uint32_t version;
+	unsigned cluster_bits;
+	uint64_t cluster_size;
+	uint64_t size;            /* virtual size, bytes */
+	uint64_t l1_size;         /* entries */
+	uint64_t l2_entries;      /* per L2 table */
+	uint64_t l1_clusters, rt_clusters, rb_clusters;
+	uint64_t n_l2, n_data;
+	uint64_t total;           /* clusters in the file */
+	/* First cluster of each area. */
+	uint64_t l1_at, rt_at, rb_at, l2_at, data_at;
+};
+
+enum qcow2_plan_result {
+	QCOW2_PLAN_OK = 0,
+	QCOW2_PLAN_L1_TOO_LARGE,      /* qemu caps the L1 table at 32 MiB */
+	QCOW2_PLAN_REFTABLE_TOO_LARGE,
+	QCOW2_PLAN_BAD_ARGS,
+};
+
+/* The smallest cluster_bits >= min_bits whose L1 table qemu accepts for a
+ * disk of this size, or 0 when even 2 MiB clusters are too small. */
+unsigned qcow2_pick_cluster_bits(uint64_t size, unsigned min_bits);
+enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
+				       unsigned cluster_bits, uint32_t version,
+				       const struct qcow2_run *runs, size_t nruns);
+const char *qcow2_plan_strerror(enum qcow2_plan_result r);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * The streaming writer: emits a planned qcow2 file's metadata clusters, in
+ * file order, so the data clusters can follow in guest order. It never
+ * seeks: the output may be a pipe.
+ */
+#ifndef E2I_QCOW2_WRITER_H
+#define E2I_QCOW2_WRITER_H
+
+#include "layout.h"
+
+/* Receives n whole clusters that go at file cluster `at`; 0 or an errno. */
+typedef int (*qcow2_emit_fn)(void *arg, uint64_t at, const void *buf,
+			     uint64_t n);
+
+/* Emits clusters [0, plan->data_at): header, L1, refcount table, refcount
+ * blocks, L2 tables. */
+int qcow2_write_metadata(const struct qcow2_plan *p,
+			 const struct qcow2_run *runs, size_t nruns,
+			 qcow2_emit_fn emit, void *arg);
+
+#endif
