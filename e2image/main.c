@@ -10,6 +10,8 @@
 #include "nls.h"
 #include "messages.h"
 #include "options.h"
+#include "qcow2_to_raw.h"
+#include "qcow2_job.h"
 #include "raw_job.h"
 #include "signals.h"
 
@@ -41,10 +43,12 @@ int main(int argc, char **argv)
 		return not_yet(_("installing an image (-I)"));
 	if (o.scramble)
 		return not_yet(_("scrambling directory names (-s)"));
-	if (o.qcow2)
-		return not_yet(_("the QCOW2 format (-Q)"));
-	if (!o.raw)
+	if (!o.raw && !o.qcow2)
 		return not_yet(_("the legacy e2image format (neither -r nor -Q)"));
 	stop = signals_install(o.move);
+	if (o.qcow2)
+		return run_qcow2(&o, stop);
+	if (input_is_qcow2(o.device))
+		return run_qcow2_to_raw(&o, stop);
 	return run_raw(&o, stop);
 }

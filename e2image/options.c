@@ -24,7 +24,10 @@ void usage(int to_stdout)
 		"\n"
 		"Image formats:\n"
 		"  -r, --raw               raw image: same offsets as the source, sparse\n"
-		"  -Q, --qcow2             qcow2 image (not supported yet)\n"
+		"  -Q, --qcow2             qcow2 image, written front to back (stdout works)\n"
+		"      --qcow2-version=N   2 (default, readable by every e2image) or 3\n"
+		"      --cluster-size=N    qcow2 cluster size, 512 to 2M; default: the block\n"
+		"                          size, raised as qemu needs for large filesystems\n"
 		"      (neither)           legacy e2image format (not supported yet)\n"
 		"  -I, --install           install a legacy image's metadata onto a device\n"
 		"                          (not supported yet)\n"
@@ -42,7 +45,7 @@ void usage(int to_stdout)
 		"                          single path and -ra, moves the filesystem in place\n"
 		"  -c, --check             compare with the output first, write only what differs\n"
 		"  -n, --dry-run           list the blocks that would be written, write nothing\n"
-		"  -p, --progress          show progress on stderr\n"
+		"  -p, --progress          show progress on stderr (also with -Q)\n"
 		"\n"
 		"Other:\n"
 		"  -f, --force             image a filesystem mounted read-write anyway\n"
@@ -65,11 +68,39 @@ static int parse_u64(const char *s, uint64_t *v)
 	return (errno || *end) ? -1 : 0;
 }
 
+/* A number with an optional k, M or G suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *v)
+{
+	char *end;
+	unsigned shift = 0;
+
+	errno = 0;
+	if (!*s || *s == '-')
+		return -1;
+	*v = strtoull(s, &end, 0);
+	if (errno)
+		return -1;
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || *v > (UINT64_MAX >> shift))
+		return -1;
+	*v <<= shift;
+	return 0;
+}
+
 static int bad_number(const char *what, const char *arg)
 {
 	msg_plain(_("invalid %s: '%s'"), what, arg);
 	return PARSE_FAIL;
 }
+
+enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -86,6 +117,8 @@ static const struct option long_opts[] = {
 	{ "blocksize", required_argument, NULL, 'B' },
 	{ "src-offset", required_argument, NULL, 'o' },
 	{ "dest-offset", required_argument, NULL, 'O' },
+	{ "qcow2-version", required_argument, NULL, OPT_QCOW2_VERSION },
+	{ "cluster-size", required_argument, NULL, OPT_CLUSTER_SIZE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -124,10 +157,20 @@ static enum parse_result check(struct options *o)
 		fprintf(stderr, "%s\n", _("The -c option not supported when writing to stdout"));
 		return PARSE_FAIL;
 	}
-	if (o->progress && !o->raw) {
-		fprintf(stderr, "%s\n", _("The -p option only supported in raw mode"));
+	if (o->progress && !typed) {
+		fprintf(stderr, "%s\n", _("The -p option only supported in raw and QCOW2 modes"));
 		return PARSE_FAIL;
 	}
+	if (o->dry_run && o->qcow2) {
+		fprintf(stderr, "%s\n", _("The -n option only supported in raw mode"));
+		return PARSE_FAIL;
+	}
+	if ((o->cluster_size || o->qcow2_version) && !o->qcow2) {
+		msg_plain(_("--cluster-size and --qcow2-version only apply to QCOW2 images (-Q)"));
+		return PARSE_FAIL;
+	}
+	if (!o->qcow2_version)
+		o->qcow2_version = 2;
 	return PARSE_OK;
 }
 
@@ -178,6 +221,21 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 		case 'O':
 			if (parse_u64(optarg, &o->dest_offset))
 				return bad_number(_("destination offset"), optarg);
+			break;
+		case OPT_QCOW2_VERSION: {
+			uint64_t v;
+
+			if (parse_u64(optarg, &v) || (v != 2 && v != 3))
+				return bad_number(_("qcow2 version (2 or 3)"), optarg);
+			o->qcow2_version = (unsigned)v;
+			break;
+		}
+		case OPT_CLUSTER_SIZE:
+			if (parse_size(optarg, &o->cluster_size) ||
+			    o->cluster_size < 512 || o->cluster_size > (2u << 20) ||
+			    (o->cluster_size & (o->cluster_size - 1)))
+				return bad_number(_("cluster size (a power of two, 512 to 2M)"),
+						  optarg);
 			break;
 		case 'h':
 			usage(1);

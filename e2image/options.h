@@ -20,6 +20,8 @@ struct options {
 	unsigned blocksize;    /* -B */
 	uint64_t src_offset;   /* -o */
 	uint64_t dest_offset;  /* -O */
+	unsigned qcow2_version;   /* --qcow2-version: 2 (default) or 3 */
+	uint64_t cluster_size;    /* --cluster-size; 0: chosen from the size */
 	const char *device;
 	const char *image;
 };

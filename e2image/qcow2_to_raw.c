@@ -1,0 +1,189 @@
+/*
+ * The qcow2-to-raw job: the reader checks the whole image and counts its
+ * clusters before anything is written, then hands out the data ranges in
+ * guest order, which go to the sink in blocks of the cluster size (or 512
+ * bytes when the virtual size is not a whole number of clusters).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "copy.h"
+#include "nls.h"
+#include "messages.h"
+#include "progress.h"
+#include "qcow2/reader.h"
+#include "qcow2_to_raw.h"
+#include "sink.h"
+
+struct q2r {
+	const struct options *o;
+	volatile sig_atomic_t *stop;
+	struct sink *sink;
+	struct progress prog;
+	struct e2i_error err;
+	unsigned bs, cs;
+	uint64_t done;        /* clusters delivered */
+	int interrupted;
+};
+
+int input_is_qcow2(const char *path)
+{
+	unsigned char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, magic, sizeof(magic), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(magic) && qcow2_probe(magic, sizeof(magic));
+}
+
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return 0;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Writes [blk, blk+n); zero blocks are left out where holes read as zeros. */
+static errcode_t put(struct q2r *q, uint64_t blk, uint64_t n, const char *buf)
+{
+	struct sink *s = q->sink;
+	uint64_t i, start;
+
+	if (!s->holes_read_zero)
+		return s->ops->write(s, blk, n, buf);
+	for (i = 0; i < n; ) {
+		while (i < n && is_zero(buf + i * q->bs, q->bs))
+			i++;
+		start = i;
+		while (i < n && !is_zero(buf + i * q->bs, q->bs))
+			i++;
+		if (i > start) {
+			errcode_t err = s->ops->write(s, blk + start, i - start,
+						      buf + start * q->bs);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int deliver(void *arg, uint64_t guest, const void *data, size_t len)
+{
+	struct q2r *q = arg;
+
+	if (q->stop && *q->stop) {
+		q->interrupted = 1;
+		e2i_seterr(&q->err, EINTR, _("while converting %s to %s"),
+			   q->o->device, q->o->image);
+		return 1;
+	}
+	if (put(q, guest / q->bs, len / q->bs, data))
+		return 1;
+	q->done += (len + q->cs - 1) / q->cs;
+	progress_update(&q->prog, q->done);
+	return 0;
+}
+
+static int convert(struct q2r *q, struct qcow2_reader *r)
+{
+	const struct options *o = q->o;
+	struct sink_params sp = { 0 };
+	char why[512];
+	uint64_t size = qcow2_reader_size(r);
+	errcode_t err;
+	int ret;
+
+	q->cs = qcow2_reader_cluster_size(r);
+	q->bs = size % q->cs ? 512 : q->cs;
+	sp.path = o->image;
+	sp.blocksize = q->bs;
+	sp.fs_blocks = size / q->bs;
+	sp.dest_offset = o->dest_offset;
+	sp.compare = o->check;
+	sp.dry_run = o->dry_run;
+	sp.err = &q->err;
+	err = sink_open(&sp, &q->sink);
+	if (err) {
+		msg_err(err, "%s", q->err.what);
+		return 0;
+	}
+	progress_start(&q->prog, qcow2_reader_allocated(r), q->cs);
+	why[0] = 0;
+	ret = qcow2_reader_each(r, deliver, q, why, sizeof(why));
+	if (ret && q->prog.enabled)
+		fputc('\n', stderr);
+	if (!ret) {
+		progress_done(&q->prog, q->done);
+		err = q->sink->ops->finish(q->sink);
+		if (!err)
+			return 1;
+	}
+	q->sink->ops->abort(q->sink);
+	if (ret < 0)
+		msg_plain(_("%s while converting %s to %s"), why, o->device, o->image);
+	else
+		msg_err(q->err.code, "%s", q->err.what);
+	return 0;
+}
+
+static int run(struct q2r *q)
+{
+	const struct options *o = q->o;
+	struct qcow2_reader *r;
+	char why[512];
+	int fd, ok;
+
+	if (o->all_data || o->superblock || o->src_offset) {
+		msg_plain(_("%s is a qcow2 image: -a, -b and -o do not apply to it"),
+			  o->device);
+		return 0;
+	}
+	if (same_file(o->device, o->image)) {
+		msg_plain(_("the output %s is the input itself"), o->image);
+		return 0;
+	}
+	fd = open(o->device, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		msg_err(errno, _("while opening %s"), o->device);
+		return 0;
+	}
+	why[0] = 0;
+	if (qcow2_reader_open(fd, &r, why, sizeof(why))) {
+		msg_plain(_("%s while converting %s to %s"), why, o->device, o->image);
+		close(fd);
+		return 0;
+	}
+	ok = convert(q, r);
+	if (ok && o->check)
+		printf(_("%" PRIu64 " blocks already contained the data to be copied\n"),
+		       q->sink->skipped);
+	qcow2_reader_close(r);
+	close(fd);
+	return ok;
+}
+
+int run_qcow2_to_raw(const struct options *o, volatile sig_atomic_t *stop)
+{
+	struct q2r q;
+	int ok;
+
+	memset(&q, 0, sizeof(q));
+	q.o = o;
+	q.stop = stop;
+	q.prog.enabled = o->progress;
+	ok = run(&q);
+	if (q.sink)
+		q.sink->ops->destroy(q.sink);
+	return ok ? 0 : 1;
+}

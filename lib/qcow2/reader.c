@@ -1,0 +1,708 @@
+/*
+ * The qcow2 reader. Two walks over the active L1/L2 tables: one at open,
+ * which checks every entry and counts the data clusters without reading
+ * data, and one per qcow2_reader_each, which checks every entry again (the
+ * file may have changed) and reads the data in large runs.
+ *
+ * Rules (see docs/interop/qcow2.txt for the format):
+ * - every structure starts inside the file; the file may end inside the
+ *   last cluster of a structure, and the missing bytes read as zeros;
+ * - data and L2 tables may not overlap the header, the L1 table, the
+ *   refcount table, or (data only) an L2 table;
+ * - all arithmetic on untrusted numbers is checked or bounded first.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#ifdef HAVE_ZSTD
+#include <zstd.h>
+#endif
+#include "qcow2.h"
+#include "reader.h"
+
+#define RUN_MAX (4u << 20)     /* bytes per coalesced read */
+#define WIN_MAX (4u << 20)     /* compressed read-ahead window (>= 2 clusters) */
+#define MAX_VIRTUAL_SIZE (1ull << 56)
+
+enum kind { K_NONE, K_ZERO, K_DATA, K_COMPRESSED };
+
+struct qcow2_reader {
+	int fd;
+	uint64_t file_size;
+	struct qcow2_header h;
+	unsigned cb;             /* cluster_bits */
+	uint64_t cs;             /* cluster size */
+	uint64_t l2e;            /* entries per L2 table */
+	uint64_t l1n;            /* L1 entries that map the virtual size */
+	uint64_t *l1;            /* host order, l1n entries */
+	uint64_t *l2offs;        /* sorted offsets of the active L2 tables */
+	size_t nl2;
+	uint64_t l1_off, l1_len; /* metadata areas, rounded to clusters */
+	uint64_t rt_off, rt_len;
+	uint64_t allocated;
+	unsigned char *l2;       /* one L2 table */
+	unsigned char *run;      /* coalesced data */
+	unsigned char *cluster;  /* one decompressed cluster */
+	unsigned char *win;      /* compressed bytes read ahead */
+	uint64_t win_off, win_len;
+	z_stream zs;
+	int zs_ready;
+#ifdef HAVE_ZSTD
+	ZSTD_DCtx *zd;
+#endif
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct qcow2_reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct qcow2_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->err && r->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(r->err, r->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int qcow2_probe(const unsigned char *first_bytes, size_t n)
+{
+	return n >= 4 && qcow2_be32(first_bytes) == QCOW2_MAGIC;
+}
+
+/* Reads len bytes at off; what lies past the end of the file reads as
+ * zeros. */
+static int read_at(struct qcow2_reader *r, void *buf, size_t len, uint64_t off,
+		   const char *what)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(r->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return fail(r, "%s reading %s at offset 0x%llx", strerror(errno),
+				    what, (unsigned long long)(off + done));
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	memset((char *)buf + done, 0, len - done);
+	return 0;
+}
+
+static uint64_t round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* True when [off, off+len) starts inside the file and ends no later than
+ * the end of the cluster in which the file ends. */
+static int inside_file(const struct qcow2_reader *r, uint64_t off, uint64_t len)
+{
+	uint64_t end;
+
+	if (off >= r->file_size || __builtin_add_overflow(off, len, &end))
+		return 0;
+	return end <= round_up(r->file_size, r->cs);
+}
+
+static int ranges_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/* Which metadata [off, off+len) overlaps, or NULL. */
+static const char *overlap(const struct qcow2_reader *r, uint64_t off,
+			   uint64_t len, int with_l2)
+{
+	size_t lo = 0, hi = r->nl2;
+	uint64_t from = off >= r->cs ? off - r->cs + 1 : 0;
+
+	if (off < r->cs)
+		return "the header";
+	if (ranges_meet(off, len, r->l1_off, r->l1_len))
+		return "the L1 table";
+	if (ranges_meet(off, len, r->rt_off, r->rt_len))
+		return "the refcount table";
+	if (!with_l2)
+		return NULL;
+	/* First L2 table at or after `from`: it is the only candidate. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->l2offs[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < r->nl2 && r->l2offs[lo] < off + len)
+		return "an L2 table";
+	return NULL;
+}
+
+static int check_header(struct qcow2_reader *r)
+{
+	unsigned char buf[128];
+	struct qcow2_header *h = &r->h;
+	uint64_t known = QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT |
+			 QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION |
+			 QCOW2_INCOMPAT_EXTL2;
+	uint64_t fs = r->file_size, shift, l1_bytes, rt_bytes;
+	size_t n = fs < sizeof(buf) ? (size_t)fs : sizeof(buf);
+
+	if (fs < QCOW2_V2_HEADER_LEN)
+		return fail(r, "file too short for a qcow2 header (%llu bytes)",
+			    (unsigned long long)fs);
+	if (read_at(r, buf, n, 0, "the header"))
+		return -1;
+	if (qcow2_header_decode(h, buf, n) < 0 && h->magic == QCOW2_MAGIC &&
+	    h->version == 3)
+		return fail(r, "file too short for a version 3 qcow2 header (%llu bytes)",
+			    (unsigned long long)fs);
+	if (h->magic != QCOW2_MAGIC)
+		return fail(r, "bad magic number 0x%08x: not a qcow2 image", h->magic);
+	if (h->version != 2 && h->version != 3)
+		return fail(r, "unsupported qcow2 version %u (only 2 and 3 exist)",
+			    h->version);
+	if (h->cluster_bits < QCOW2_MIN_CLUSTER_BITS ||
+	    h->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
+		return fail(r, "unsupported cluster size 2^%u (cluster_bits must be %d to %d)",
+			    h->cluster_bits, QCOW2_MIN_CLUSTER_BITS,
+			    QCOW2_MAX_CLUSTER_BITS);
+	r->cb = h->cluster_bits;
+	r->cs = 1ull << r->cb;
+	r->l2e = r->cs / 8;
+	if (h->version == 3) {
+		if (h->header_length < QCOW2_V3_HEADER_LEN)
+			return fail(r, "header length %u is too short (a version 3 header has at least 104 bytes)",
+				    h->header_length);
+		if (h->header_length % 8)
+			return fail(r, "header length %u is not a multiple of 8",
+				    h->header_length);
+		if (h->header_length > r->cs)
+			return fail(r, "header length %u exceeds the cluster size (%llu)",
+				    h->header_length, (unsigned long long)r->cs);
+		if (h->header_length > fs)
+			return fail(r, "header length %u is past the end of the file (0x%llx bytes)",
+				    h->header_length, (unsigned long long)fs);
+	}
+	if (h->incompatible_features & QCOW2_INCOMPAT_CORRUPT)
+		return fail(r, "image is marked corrupt (incompatible feature bit 1): its tables cannot be trusted; 'qemu-img check -r all' may repair it");
+	if (h->incompatible_features & QCOW2_INCOMPAT_DATA_FILE)
+		return fail(r, "image keeps its data in an external data file (incompatible feature bit 2), which is not supported");
+	if (h->incompatible_features & QCOW2_INCOMPAT_EXTL2)
+		return fail(r, "image uses extended L2 entries (incompatible feature bit 4), which are not supported");
+	if (h->incompatible_features & ~known)
+		return fail(r, "unknown incompatible feature bits 0x%llx",
+			    (unsigned long long)(h->incompatible_features & ~known));
+	if (h->compression_type > QCOW2_COMPRESS_ZSTD)
+		return fail(r, "unknown compression type %u", h->compression_type);
+	if (!!h->compression_type !=
+	    !!(h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION))
+		return fail(r, "compression type %u does not agree with the compression-type feature bit",
+			    h->compression_type);
+	if (h->refcount_order > 6)
+		return fail(r, "refcount order %u is too large (at most 6)",
+			    h->refcount_order);
+	if (h->crypt_method)
+		return fail(r, "image is encrypted (method %u), which is not supported",
+			    h->crypt_method);
+	if (h->backing_file_offset)
+		return fail(r, "image has a backing file, which is not supported: its data is incomplete on its own");
+	if (h->size == 0)
+		return fail(r, "virtual size is 0");
+	if (h->size > MAX_VIRTUAL_SIZE)
+		return fail(r, "virtual size 0x%llx is too large (more than 2^56 bytes)",
+			    (unsigned long long)h->size);
+	if (h->size % 512)
+		return fail(r, "virtual size %llu is not a multiple of 512",
+			    (unsigned long long)h->size);
+
+	/* L1: enough entries for the size, at most qemu's 32 MiB. */
+	shift = 2 * r->cb - 3;
+	r->l1n = (h->size >> shift) + !!(h->size & ((1ull << shift) - 1));
+	if (h->l1_size < r->l1n)
+		return fail(r, "L1 table has %u entries, too few for the virtual size (%llu needed)",
+			    h->l1_size, (unsigned long long)r->l1n);
+	l1_bytes = (uint64_t)h->l1_size * 8;
+	if (l1_bytes > QCOW2_MAX_L1_BYTES)
+		return fail(r, "L1 table of %u entries is too large (more than 32 MiB)",
+			    h->l1_size);
+	if (h->l1_table_offset & (r->cs - 1))
+		return fail(r, "L1 table offset 0x%llx is not cluster-aligned",
+			    (unsigned long long)h->l1_table_offset);
+	if (h->l1_table_offset < r->cs)
+		return fail(r, "L1 table offset 0x%llx overlaps the header",
+			    (unsigned long long)h->l1_table_offset);
+	if (!inside_file(r, h->l1_table_offset, l1_bytes))
+		return fail(r, "L1 table at 0x%llx (%llu bytes) is past the end of the file (0x%llx bytes)",
+			    (unsigned long long)h->l1_table_offset,
+			    (unsigned long long)l1_bytes, (unsigned long long)fs);
+	r->l1_off = h->l1_table_offset;
+	r->l1_len = round_up(l1_bytes, r->cs);
+
+	/* The refcount table: only located and bounded, never read. */
+	if (h->refcount_table_offset & (r->cs - 1))
+		return fail(r, "refcount table offset 0x%llx is not cluster-aligned",
+			    (unsigned long long)h->refcount_table_offset);
+	if (h->refcount_table_clusters == 0)
+		return fail(r, "image has no refcount table (0 clusters)");
+	if ((uint64_t)h->refcount_table_clusters > QCOW2_MAX_REFTABLE_BYTES >> r->cb)
+		return fail(r, "refcount table of %u clusters is too large (more than 8 MiB)",
+			    h->refcount_table_clusters);
+	rt_bytes = (uint64_t)h->refcount_table_clusters << r->cb;
+	if (h->refcount_table_offset < r->cs)
+		return fail(r, "refcount table offset 0x%llx overlaps the header",
+			    (unsigned long long)h->refcount_table_offset);
+	if (!inside_file(r, h->refcount_table_offset, rt_bytes))
+		return fail(r, "refcount table at 0x%llx (%llu bytes) is past the end of the file (0x%llx bytes)",
+			    (unsigned long long)h->refcount_table_offset,
+			    (unsigned long long)rt_bytes, (unsigned long long)fs);
+	r->rt_off = h->refcount_table_offset;
+	r->rt_len = rt_bytes;
+	if (ranges_meet(r->l1_off, r->l1_len, r->rt_off, r->rt_len))
+		return fail(r, "L1 table at 0x%llx overlaps the refcount table at 0x%llx",
+			    (unsigned long long)r->l1_off, (unsigned long long)r->rt_off);
+
+	/* Snapshots are ignored, but their table must at least be plausible. */
+	if (h->nb_snapshots &&
+	    ((h->snapshots_offset & (r->cs - 1)) || h->snapshots_offset < r->cs ||
+	     h->snapshots_offset >= fs))
+		return fail(r, "snapshot table offset 0x%llx is invalid (unaligned, in the header or past the end of the file)",
+			    (unsigned long long)h->snapshots_offset);
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int load_l1(struct qcow2_reader *r)
+{
+	unsigned char *raw;
+	uint64_t i, off;
+
+	r->l1 = malloc(r->l1n * sizeof(uint64_t));
+	r->l2offs = malloc(r->l1n * sizeof(uint64_t));
+	raw = malloc(r->l1n * 8);
+	if (!r->l1 || !r->l2offs || !raw) {
+		free(raw);
+		return fail(r, "out of memory for an L1 table of %llu entries",
+			    (unsigned long long)r->l1n);
+	}
+	if (read_at(r, raw, r->l1n * 8, r->l1_off, "the L1 table")) {
+		free(raw);
+		return -1;
+	}
+	for (i = 0; i < r->l1n; i++)
+		r->l1[i] = qcow2_be64(raw + i * 8);
+	free(raw);
+	for (i = 0; i < r->l1n; i++) {
+		uint64_t e = r->l1[i];
+		const char *what;
+
+		if (!e)
+			continue;
+		if (e & QCOW2_L1E_RESERVED)
+			return fail(r, "L1 entry %llu (0x%016llx) has reserved bits set",
+				    (unsigned long long)i, (unsigned long long)e);
+		off = e & QCOW2_OFFSET_MASK;
+		if (off & (r->cs - 1))
+			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is not cluster-aligned",
+				    (unsigned long long)off, (unsigned long long)i);
+		if (off >= r->file_size)
+			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is past the end of the file (0x%llx bytes)",
+				    (unsigned long long)off, (unsigned long long)i,
+				    (unsigned long long)r->file_size);
+		what = overlap(r, off, r->cs, 0);
+		if (what)
+			return fail(r, "L2 table offset 0x%llx in L1 entry %llu overlaps %s",
+				    (unsigned long long)off, (unsigned long long)i, what);
+		r->l2offs[r->nl2++] = off;
+	}
+	qsort(r->l2offs, r->nl2, sizeof(uint64_t), cmp_u64);
+	return 0;
+}
+
+/* Checks one L2 entry and says what it maps. */
+static int classify(struct qcow2_reader *r, uint64_t l1i, uint64_t j, uint64_t e,
+		    enum kind *kind, uint64_t *host, uint64_t *csize)
+{
+	uint64_t guest = (l1i * r->l2e + j) << r->cb, off;
+	const char *what;
+
+#define WHERE "L2 entry %llu of L1 entry %llu (guest offset 0x%llx)"
+#define WHERE_ARGS (unsigned long long)j, (unsigned long long)l1i, \
+		   (unsigned long long)guest
+	*kind = K_NONE;
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		unsigned x = 62 - (r->cb - 8);
+		uint64_t nsec = ((e >> x) & ((1ull << (r->cb - 8)) - 1)) + 1;
+
+		off = e & ((1ull << x) - 1);
+#ifndef HAVE_ZSTD
+		if (r->h.compression_type == QCOW2_COMPRESS_ZSTD)
+			return fail(r, "compressed cluster in " WHERE " uses zstd, but this e2image was compiled without zstd",
+				    WHERE_ARGS);
+#endif
+		if (off >> 56)
+			return fail(r, "compressed cluster offset 0x%llx in " WHERE " is too large",
+				    (unsigned long long)off, WHERE_ARGS);
+		if (off >= r->file_size)
+			return fail(r, "compressed cluster offset 0x%llx in " WHERE " is past the end of the file (0x%llx bytes)",
+				    (unsigned long long)off, WHERE_ARGS,
+				    (unsigned long long)r->file_size);
+		what = overlap(r, off, 1, 1);
+		if (what)
+			return fail(r, "compressed cluster at 0x%llx in " WHERE " overlaps %s",
+				    (unsigned long long)off, WHERE_ARGS, what);
+		*kind = K_COMPRESSED;
+		*host = off;
+		*csize = nsec * 512 - (off & 511);
+		return 0;
+	}
+	if (e & QCOW2_L2E_STD_RESERVED)
+		return fail(r, WHERE " (0x%016llx) has reserved bits set", WHERE_ARGS,
+			    (unsigned long long)e);
+	if (e & QCOW2_OFLAG_ZERO) {
+		if (r->h.version < 3)
+			return fail(r, WHERE " has the zero flag, which a version 2 image cannot have",
+				    WHERE_ARGS);
+		*kind = K_ZERO;
+		return 0;
+	}
+	off = e & QCOW2_OFFSET_MASK;
+	if (!off) {
+		if (e)
+			return fail(r, "data cluster offset 0 in " WHERE " overlaps the header",
+				    WHERE_ARGS);
+		return 0;
+	}
+	if (off & (r->cs - 1))
+		return fail(r, "data cluster offset 0x%llx in " WHERE " is not cluster-aligned",
+			    (unsigned long long)off, WHERE_ARGS);
+	if (off >= r->file_size)
+		return fail(r, "data cluster offset 0x%llx in " WHERE " is past the end of the file (0x%llx bytes)",
+			    (unsigned long long)off, WHERE_ARGS,
+			    (unsigned long long)r->file_size);
+	what = overlap(r, off, r->cs, 1);
+	if (what)
+		return fail(r, "data cluster at 0x%llx in " WHERE " overlaps %s",
+			    (unsigned long long)off, WHERE_ARGS, what);
+	*kind = K_DATA;
+	*host = off;
+	return 0;
+#undef WHERE
+#undef WHERE_ARGS
+}
+
+/* Entries of L2 table l1i that lie inside the virtual size. */
+static uint64_t entries_in(const struct qcow2_reader *r, uint64_t l1i)
+{
+	uint64_t first = l1i * r->l2e;
+	uint64_t clusters = (r->h.size >> r->cb) + !!(r->h.size & (r->cs - 1));
+	uint64_t left = clusters - first;
+
+	return left < r->l2e ? left : r->l2e;
+}
+
+static int load_l2(struct qcow2_reader *r, uint64_t l1i)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "the L2 table of L1 entry %llu",
+		 (unsigned long long)l1i);
+	return read_at(r, r->l2, r->cs, r->l1[l1i] & QCOW2_OFFSET_MASK, what);
+}
+
+static int count_allocated(struct qcow2_reader *r)
+{
+	uint64_t i, j, host, csize;
+	enum kind k;
+
+	for (i = 0; i < r->l1n; i++) {
+		uint64_t n = entries_in(r, i);
+
+		if (!r->l1[i])
+			continue;
+		if (load_l2(r, i))
+			return -1;
+		for (j = 0; j < n; j++) {
+			if (classify(r, i, j, qcow2_be64(r->l2 + j * 8), &k, &host,
+				     &csize))
+				return -1;
+			if (k == K_DATA || k == K_COMPRESSED)
+				r->allocated++;
+		}
+	}
+	return 0;
+}
+
+int qcow2_reader_open(int fd, struct qcow2_reader **out, char *err,
+		      size_t errlen)
+{
+	struct qcow2_reader *r = calloc(1, sizeof(*r));
+	struct stat st;
+
+	*out = NULL;
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->fd = fd;
+	r->err = err;
+	r->errlen = errlen;
+	if (fstat(fd, &st) < 0) {
+		fail(r, "%s examining the input", strerror(errno));
+		goto bad;
+	}
+	if (S_ISREG(st.st_mode)) {
+		r->file_size = (uint64_t)st.st_size;
+	} else {
+		off_t end = lseek(fd, 0, SEEK_END);
+
+		if (end < 0) {
+			fail(r, "%s finding the size of the input", strerror(errno));
+			goto bad;
+		}
+		r->file_size = (uint64_t)end;
+	}
+	if (check_header(r) || load_l1(r))
+		goto bad;
+	r->l2 = malloc(r->cs);
+	r->cluster = malloc(r->cs);
+	r->run = malloc(RUN_MAX);
+	if (!r->l2 || !r->cluster || !r->run) {
+		fail(r, "out of memory");
+		goto bad;
+	}
+	if (count_allocated(r))
+		goto bad;
+	*out = r;
+	return 0;
+bad:
+	qcow2_reader_close(r);
+	return -1;
+}
+
+uint64_t qcow2_reader_size(const struct qcow2_reader *r)
+{
+	return r->h.size;
+}
+
+unsigned qcow2_reader_cluster_size(const struct qcow2_reader *r)
+{
+	return (unsigned)r->cs;
+}
+
+uint64_t qcow2_reader_allocated(const struct qcow2_reader *r)
+{
+	return r->allocated;
+}
+
+/* The compressed bytes [off, off+len), len <= 2 clusters, from the window. */
+static const unsigned char *compressed_bytes(struct qcow2_reader *r,
+					     uint64_t off, uint64_t len)
+{
+	if (!r->win) {
+		r->win = malloc(WIN_MAX);
+		if (!r->win) {
+			fail(r, "out of memory");
+			return NULL;
+		}
+	}
+	if (off < r->win_off || off + len > r->win_off + r->win_len) {
+		uint64_t n = WIN_MAX;
+
+		/* Read no further than the cluster in which the file ends. */
+		if (n > round_up(r->file_size, r->cs) - off)
+			n = round_up(r->file_size, r->cs) - off;
+		if (n < len)
+			n = len;
+		r->win_len = 0;
+		if (read_at(r, r->win, n, off, "compressed data"))
+			return NULL;
+		r->win_off = off;
+		r->win_len = n;
+	}
+	return r->win + (off - r->win_off);
+}
+
+static int inflate_cluster(struct qcow2_reader *r, const unsigned char *in,
+			   uint64_t len, uint64_t host, uint64_t guest)
+{
+	int ret;
+
+	if (!r->zs_ready) {
+		memset(&r->zs, 0, sizeof(r->zs));
+		if (inflateInit2(&r->zs, -15) != Z_OK)
+			return fail(r, "cannot start zlib");
+		r->zs_ready = 1;
+	} else if (inflateReset(&r->zs) != Z_OK) {
+		return fail(r, "cannot reset zlib");
+	}
+	r->zs.next_in = (unsigned char *)in;
+	r->zs.avail_in = (uInt)len;
+	r->zs.next_out = r->cluster;
+	r->zs.avail_out = (uInt)r->cs;
+	ret = inflate(&r->zs, Z_FINISH);
+	if ((ret == Z_STREAM_END || ret == Z_BUF_ERROR) && r->zs.avail_out == 0)
+		return 0;
+	if (ret == Z_STREAM_END || ret == Z_BUF_ERROR)
+		return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: it inflates to %llu bytes, not %llu",
+			    (unsigned long long)host, (unsigned long long)guest,
+			    (unsigned long long)(r->cs - r->zs.avail_out),
+			    (unsigned long long)r->cs);
+	return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: deflate data error (%s)",
+		    (unsigned long long)host, (unsigned long long)guest,
+		    r->zs.msg ? r->zs.msg : "zlib error");
+}
+
+#ifdef HAVE_ZSTD
+static int unzstd_cluster(struct qcow2_reader *r, const unsigned char *in,
+			  uint64_t len, uint64_t host, uint64_t guest)
+{
+	ZSTD_inBuffer ib = { in, (size_t)len, 0 };
+	ZSTD_outBuffer ob = { r->cluster, (size_t)r->cs, 0 };
+
+	if (!r->zd && !(r->zd = ZSTD_createDCtx()))
+		return fail(r, "cannot start zstd");
+	ZSTD_DCtx_reset(r->zd, ZSTD_reset_session_only);
+	while (ob.pos < ob.size) {
+		size_t in0 = ib.pos, out0 = ob.pos;
+		size_t ret = ZSTD_decompressStream(r->zd, &ob, &ib);
+
+		if (ZSTD_isError(ret))
+			return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: zstd error (%s)",
+				    (unsigned long long)host,
+				    (unsigned long long)guest,
+				    ZSTD_getErrorName(ret));
+		if ((ret == 0 && ob.pos < ob.size) ||
+		    (ib.pos == in0 && ob.pos == out0))
+			return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: its zstd frame gives %llu bytes, not %llu",
+				    (unsigned long long)host,
+				    (unsigned long long)guest,
+				    (unsigned long long)ob.pos,
+				    (unsigned long long)r->cs);
+	}
+	return 0;
+}
+#endif
+
+static int decompress(struct qcow2_reader *r, uint64_t host, uint64_t csize,
+		      uint64_t guest)
+{
+	const unsigned char *in = compressed_bytes(r, host, csize);
+
+	if (!in)
+		return -1;
+#ifdef HAVE_ZSTD
+	if (r->h.compression_type == QCOW2_COMPRESS_ZSTD)
+		return unzstd_cluster(r, in, csize, host, guest);
+#endif
+	return inflate_cluster(r, in, csize, host, guest);
+}
+
+struct run {
+	uint64_t guest, host, len;
+};
+
+static int flush(struct qcow2_reader *r, struct run *run,
+		 int (*cb)(void *, uint64_t, const void *, size_t), void *arg)
+{
+	int ret;
+
+	if (!run->len)
+		return 0;
+	if (read_at(r, r->run, run->len, run->host, "data"))
+		return -1;
+	ret = cb(arg, run->guest, r->run, run->len);
+	run->len = 0;
+	return ret;
+}
+
+int qcow2_reader_each(struct qcow2_reader *r,
+		      int (*cb)(void *arg, uint64_t guest_off, const void *data,
+				size_t len),
+		      void *arg, char *err, size_t errlen)
+{
+	struct run run = { 0, 0, 0 };
+	uint64_t i, j, host, csize;
+	enum kind k;
+	int ret;
+
+	r->err = err;
+	r->errlen = errlen;
+	for (i = 0; i < r->l1n; i++) {
+		uint64_t n = entries_in(r, i);
+
+		if (!r->l1[i])
+			continue;
+		if (load_l2(r, i))
+			return -1;
+		for (j = 0; j < n; j++) {
+			uint64_t guest = (i * r->l2e + j) << r->cb;
+			uint64_t len = r->h.size - guest;
+
+			if (len > r->cs)
+				len = r->cs;
+			if (classify(r, i, j, qcow2_be64(r->l2 + j * 8), &k, &host,
+				     &csize))
+				return -1;
+			if (k == K_DATA && run.len && guest == run.guest + run.len &&
+			    host == run.host + run.len && run.len + len <= RUN_MAX) {
+				run.len += len;
+				continue;
+			}
+			if ((ret = flush(r, &run, cb, arg)))
+				return ret;
+			if (k == K_DATA) {
+				run.guest = guest;
+				run.host = host;
+				run.len = len;
+			} else if (k == K_COMPRESSED) {
+				if (decompress(r, host, csize, guest))
+					return -1;
+				if ((ret = cb(arg, guest, r->cluster, len)))
+					return ret;
+			}
+		}
+	}
+	return flush(r, &run, cb, arg);
+}
+
+void qcow2_reader_close(struct qcow2_reader *r)
+{
+	if (!r)
+		return;
+	if (r->zs_ready)
+		inflateEnd(&r->zs);
+#ifdef HAVE_ZSTD
+	ZSTD_freeDCtx(r->zd);
+#endif
+	free(r->l1);
+	free(r->l2offs);
+	free(r->l2);
+	free(r->run);
+	free(r->cluster);
+	free(r->win);
+	free(r);
+}
