@@ -24,6 +24,7 @@ void usage(int to_stdout)
 		"\n"
 		"Image formats:\n"
 		"  -r, --raw               raw image: same offsets as the source, sparse\n"
+		"                          (a qcow2 file as input is converted to raw)\n"
 		"  -Q, --qcow2             qcow2 image, written front to back (stdout works)\n"
 		"      --qcow2-version=N   2 (default, readable by every e2image) or 3\n"
 		"      --cluster-size=N    qcow2 cluster size, 512 to 2M; default: the block\n"

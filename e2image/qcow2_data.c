@@ -54,7 +54,6 @@ errcode_t probe_sink_new(struct blockmap *nonzero, unsigned blocksize,
 	p->s.ops = &probe_ops;
 	p->s.blocksize = blocksize;
 	p->s.holes_read_zero = 1;
-	p->s.positional = 1;
 	p->s.err = err;
 	p->nonzero = nonzero;
 	*out = &p->s;
@@ -181,7 +180,6 @@ errcode_t cluster_sink_new(const struct qcow2_plan *plan,
 	c->s.ops = &cluster_ops;
 	c->s.blocksize = blocksize;
 	c->s.holes_read_zero = 1;
-	c->s.positional = 0;
 	c->s.err = err;
 	c->plan = plan;
 	c->runs = runs;

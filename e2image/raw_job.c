@@ -93,6 +93,7 @@ static int copy(struct raw_job *j)
 	errcode_t err;
 
 	co.reverse = p->o->move && p->o->dest_offset > p->o->src_offset;
+	co.keep_out = p->split ? &p->tables : NULL;
 	co.stop = p->stop;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;

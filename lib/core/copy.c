@@ -1,9 +1,14 @@
 /*
- * Two threads share the copy: a reader fetches chunks of the runs (pread,
- * hole check, zero scan) into a small ring of buffers while the caller's
- * thread hands finished chunks to the sink, in order. On two cores the
- * kernel's copy into our buffers and its copy into the output's page cache
- * then overlap instead of adding up.
+ * Two threads share the copy: a reader fills a small ring of buffers (pread,
+ * hole check, zero scan) while the caller's thread hands them to the sink,
+ * in order. On two cores the kernel's copy into our buffers and its copy
+ * into the output's page cache overlap instead of adding up.
+ *
+ * A buffer holds segments: runs of the block map, packed until it is full,
+ * so thousands of one-block directory runs cost a few hand-offs, not one
+ * each. Where the output reads zeros between captured blocks anyway (a new
+ * file, a stream), runs a few blocks apart share a segment: one pread and
+ * one write cover both, the blocks between them written as zeros.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +19,14 @@
 
 #define CHUNK_BYTES (4u << 20)
 #define NSLOTS 4
+#define MAX_SEGS 1024
 #define READAHEAD_BYTES (64u << 20)
+/* Largest gap between captured blocks that one segment bridges. */
+#define BRIDGE_BLOCKS 16
+/* Readahead requests for ranges this close together are merged. */
+#define READAHEAD_GAP_BLOCKS 256
+
+enum { B_DATA, B_ZERO, B_GAP };
 
 int is_zero(const void *p, size_t len)
 {
@@ -40,11 +52,18 @@ int is_zero(const void *p, size_t len)
 	return 1;
 }
 
+struct seg {
+	uint64_t blk, n;   /* filesystem blocks, gaps included */
+	uint64_t at;       /* first block's index in the slot buffer */
+};
+
 struct slot {
 	char *buf;
-	unsigned char *zero;   /* per block: 1 if all zeros */
-	uint64_t blk, n;
-	int hole;              /* whole chunk is a hole of the source */
+	unsigned char *kind;   /* per block: B_DATA, B_ZERO or B_GAP */
+	struct seg segs[MAX_SEGS];
+	size_t nsegs;
+	uint64_t used;         /* blocks in buf */
+	uint64_t captured;     /* of them, captured (not gaps) */
 };
 
 struct engine {
@@ -54,89 +73,185 @@ struct engine {
 	const struct copy_opts *o;
 	struct e2i_error *err;
 	uint64_t chunk_blocks;
+	unsigned bridge;       /* gap blocks a segment may bridge */
 
 	pthread_mutex_t lock;
 	pthread_cond_t filled, emptied;
 	struct slot slots[NSLOTS];
 	unsigned head, count;  /* ring: next to write, how many filled */
-	int reader_done;       /* no more chunks will come */
+	int reader_done;       /* no more slots will come */
 	errcode_t reader_err;
 	int writer_failed;     /* the reader stops early */
 
-	/* Reader only: readahead state. */
+	/* Reader only. */
+	struct slot *cur;      /* being packed */
 	size_t ra_run;
-	uint64_t ra_off, ra_issued, read_done;
+	uint64_t ra_next, ra_issued, read_done;
 };
 
-/* Keeps about READAHEAD_BYTES of upcoming runs requested from the kernel. */
+/* Keeps about READAHEAD_BYTES of upcoming runs requested from the kernel,
+ * nearby runs in one request. */
 static void readahead(struct engine *e)
 {
+	const struct blockmap *m = e->m;
 	uint64_t window = READAHEAD_BYTES / e->sink->blocksize;
+	uint64_t start = 0, end = 0;
 
 	if (e->o->reverse)
 		return; /* the kernel's own readahead does not help backwards */
-	while (e->ra_run < e->m->nruns && e->ra_issued < e->read_done + window) {
-		const struct bm_run *r = &e->m->runs[e->ra_run];
-		uint64_t n = r->len - e->ra_off;
+	while (e->ra_run < m->nruns && e->ra_issued < e->read_done + window) {
+		const struct bm_run *r = &m->runs[e->ra_run];
+		uint64_t s = r->start > e->ra_next ? r->start : e->ra_next;
+		uint64_t n = r->start + r->len - s;
 
 		if (n > window)
 			n = window;
-		source_willneed(e->src, r->start + e->ra_off, n);
-		e->ra_issued += n;
-		e->ra_off += n;
-		if (e->ra_off == r->len) {
-			e->ra_run++;
-			e->ra_off = 0;
+		if (end && s > end + READAHEAD_GAP_BLOCKS) {
+			source_willneed(e->src, start, end - start);
+			end = 0;
 		}
+		if (!end)
+			start = s;
+		end = s + n;
+		e->ra_issued += n;
+		e->ra_next = s + n;
+		if (e->ra_next == r->start + r->len)
+			e->ra_run++;
 	}
+	if (end)
+		source_willneed(e->src, start, end - start);
 }
 
-static errcode_t fill(struct engine *e, struct slot *s)
+/* Reads one segment into its slot and classifies its blocks. */
+static errcode_t fill_seg(struct engine *e, struct slot *s, const struct seg *g)
 {
 	size_t bs = e->sink->blocksize;
+	char *buf = s->buf + g->at * bs;
+	unsigned char *kind = s->kind + g->at;
 	uint64_t i;
 	errcode_t err;
 
-	readahead(e);
-	s->hole = source_is_hole(e->src, s->blk, s->n);
-	if (!s->hole) {
-		err = source_read(e->src, s->blk, s->n, s->buf);
-		if (err)
-			return err;
-		if (e->sink->holes_read_zero)
-			for (i = 0; i < s->n; i++)
-				s->zero[i] = is_zero(s->buf + i * bs, bs);
+	if (source_is_hole(e->src, g->blk, g->n)) {
+		/* Nothing to read: zeros, which a sparse output leaves as holes. */
+		memset(buf, 0, g->n * bs);
+		for (i = 0; i < g->n; i++)
+			if (kind[i] != B_GAP)
+				kind[i] = B_ZERO;
+		return 0;
 	}
-	e->read_done += s->n;
+	err = source_read(e->src, g->blk, g->n, buf);
+	if (err)
+		return err;
+	for (i = 0; i < g->n; i++) {
+		if (kind[i] == B_GAP)
+			memset(buf + i * bs, 0, bs);
+		else if (e->sink->holes_read_zero && is_zero(buf + i * bs, bs))
+			kind[i] = B_ZERO;
+	}
 	return 0;
 }
 
-/* Reader: one chunk at a time into the next free slot. */
-static errcode_t produce(struct engine *e, uint64_t blk, uint64_t n)
+static struct slot *take_free_slot(struct engine *e)
 {
 	struct slot *s;
-	errcode_t err;
 
 	pthread_mutex_lock(&e->lock);
 	while (e->count == NSLOTS && !e->writer_failed)
 		pthread_cond_wait(&e->emptied, &e->lock);
-	if (e->writer_failed) {
-		pthread_mutex_unlock(&e->lock);
-		return ECANCELED;
-	}
-	s = &e->slots[(e->head + e->count) % NSLOTS];
+	s = e->writer_failed ? NULL : &e->slots[(e->head + e->count) % NSLOTS];
 	pthread_mutex_unlock(&e->lock);
+	if (s) {
+		s->nsegs = 0;
+		s->used = 0;
+		s->captured = 0;
+	}
+	return s;
+}
 
-	s->blk = blk;
-	s->n = n;
-	err = fill(e, s);
-	if (err)
-		return err;
+/* Reads the packed slot and hands it to the writer. */
+static errcode_t ship(struct engine *e)
+{
+	struct slot *s = e->cur;
+	errcode_t err;
+	size_t i;
 
+	e->cur = NULL;
+	if (!s || !s->nsegs)
+		return 0;
+	readahead(e);
+	for (i = 0; i < s->nsegs; i++)
+		if ((err = fill_seg(e, s, &s->segs[i])))
+			return err;
+	e->read_done += s->used;
 	pthread_mutex_lock(&e->lock);
 	e->count++;
 	pthread_cond_signal(&e->filled);
 	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+/* True when [start, end) holds a block of m's runs. */
+static int touches(const struct blockmap *m, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = m ? m->nruns : 0;
+
+	while (lo < hi) { /* first run that ends after start */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->runs[mid].start + m->runs[mid].len <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return m && lo < m->nruns && m->runs[lo].start < end;
+}
+
+/* How many gap blocks join blk to the slot's last segment, or -1. */
+static int64_t join_gap(const struct engine *e, const struct slot *s,
+			uint64_t blk)
+{
+	const struct seg *last = s->nsegs ? &s->segs[s->nsegs - 1] : NULL;
+	uint64_t end = last ? last->blk + last->n : 0;
+
+	if (!last || blk < end || blk - end > e->bridge ||
+	    (blk > end && touches(e->o->keep_out, end, blk)))
+		return -1;
+	return (int64_t)(blk - end);
+}
+
+/* Adds blocks [blk, blk + n) to the slot being packed (n <= chunk). */
+static errcode_t pack(struct engine *e, uint64_t blk, uint64_t n)
+{
+	struct slot *s = e->cur;
+	int64_t gap;
+	errcode_t err;
+
+	if (s) {
+		gap = join_gap(e, s, blk);
+		if (s->used + (gap > 0 ? (uint64_t)gap : 0) + n > e->chunk_blocks ||
+		    (gap < 0 && s->nsegs == MAX_SEGS)) {
+			if ((err = ship(e)))
+				return err;
+			s = NULL;
+		}
+	}
+	if (!s && !(s = e->cur = take_free_slot(e)))
+		return ECANCELED;
+	gap = join_gap(e, s, blk);
+	if (gap >= 0) {
+		memset(s->kind + s->used, B_GAP, (size_t)gap);
+		s->used += (uint64_t)gap;
+		s->segs[s->nsegs - 1].n += (uint64_t)gap + n;
+	} else {
+		struct seg *g = &s->segs[s->nsegs++];
+
+		g->blk = blk;
+		g->n = n;
+		g->at = s->used;
+	}
+	memset(s->kind + s->used, B_DATA, n);
+	s->used += n;
+	s->captured += n;
 	return 0;
 }
 
@@ -156,14 +271,20 @@ static void *reader(void *arg)
 
 			if (n > e->chunk_blocks)
 				n = e->chunk_blocks;
-			/* In a move to the right, the end of a run goes first. */
-			if (e->o->reverse)
-				err = produce(e, r->start + r->len - done - n, n);
-			else
-				err = produce(e, r->start + done, n);
+			/* In a move to the right, the end of a run goes first;
+			 * one chunk a slot, so the order is exact. */
+			if (e->o->reverse) {
+				err = pack(e, r->start + r->len - done - n, n);
+				if (!err)
+					err = ship(e);
+			} else {
+				err = pack(e, r->start + done, n);
+			}
 			done += n;
 		}
 	}
+	if (!err)
+		err = ship(e);
 	pthread_mutex_lock(&e->lock);
 	e->reader_err = err;
 	e->reader_done = 1;
@@ -172,41 +293,53 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-/* Hands a chunk to the sink, leaving zero blocks as holes where allowed. */
-static errcode_t emit(struct engine *e, const struct slot *s)
+/* Writes one segment: every block where the output keeps nothing but what
+ * we write; otherwise the data blocks, in stretches that bridge short runs
+ * of zero and gap blocks. */
+static errcode_t emit_seg(struct engine *e, const struct slot *s,
+			  const struct seg *g)
 {
 	struct sink *k = e->sink;
 	size_t bs = k->blocksize;
-	uint64_t i, start = 0;
+	const unsigned char *kind = s->kind + g->at;
+	const char *buf = s->buf + g->at * bs;
+	uint64_t i = 0, start, end, skip;
 	errcode_t err;
 
-	if (s->hole) {
-		if (k->holes_read_zero)
-			return 0;
-		memset(s->buf, 0, s->n * bs);
-		return k->ops->write(k, s->blk, s->n, s->buf);
-	}
 	if (!k->holes_read_zero)
-		return k->ops->write(k, s->blk, s->n, s->buf);
-	for (i = 0; i <= s->n; i++) {
-		if (i < s->n && !s->zero[i])
-			continue;
-		if (i > start) {
-			err = k->ops->write(k, s->blk + start, i - start,
-					    s->buf + start * bs);
-			if (err)
-				return err;
+		return k->ops->write(k, g->blk, g->n, buf);
+	while (i < g->n) {
+		while (i < g->n && kind[i] != B_DATA)
+			i++;
+		if (i == g->n)
+			break;
+		start = end = i;
+		while (i < g->n) {
+			if (kind[i] == B_DATA) {
+				end = ++i;
+				continue;
+			}
+			for (skip = i; skip < g->n && kind[skip] != B_DATA; skip++)
+				;
+			if (skip == g->n || !k->gaps_read_zero ||
+			    skip - i > BRIDGE_BLOCKS)
+				break;
+			i = skip;
 		}
-		start = i + 1;
+		err = k->ops->write(k, g->blk + start, end - start, buf + start * bs);
+		if (err)
+			return err;
+		i = end;
 	}
 	return 0;
 }
 
-/* Writer: the caller's thread, taking chunks in the order they were read. */
+/* Writer: the caller's thread, taking slots in the order they were read. */
 static errcode_t consume(struct engine *e)
 {
 	uint64_t done = 0;
 	errcode_t err = 0;
+	size_t i;
 
 	for (;;) {
 		struct slot *s;
@@ -223,12 +356,11 @@ static errcode_t consume(struct engine *e)
 		pthread_mutex_unlock(&e->lock);
 
 		if (e->o->stop && *e->o->stop)
-			err = e2i_seterr(e->err, EINTR, _("while copying blocks"));
-		else
-			err = emit(e, s);
-		if (err)
-			return err;
-		done += s->n;
+			return e2i_seterr(e->err, EINTR, _("while copying blocks"));
+		for (i = 0; i < s->nsegs; i++)
+			if ((err = emit_seg(e, s, &s->segs[i])))
+				return err;
+		done += s->captured;
 		if (e->o->progress)
 			e->o->progress(e->o->progress_arg, done);
 
@@ -246,7 +378,7 @@ static void free_slots(struct engine *e)
 
 	for (i = 0; i < NSLOTS; i++) {
 		free(e->slots[i].buf);
-		free(e->slots[i].zero);
+		free(e->slots[i].kind);
 	}
 }
 
@@ -268,10 +400,11 @@ errcode_t copy_runs(const struct blockmap *m, struct source *src,
 	e.chunk_blocks = CHUNK_BYTES / sink->blocksize;
 	if (e.chunk_blocks == 0)
 		e.chunk_blocks = 1;
+	e.bridge = (sink->gaps_read_zero && !o->reverse) ? BRIDGE_BLOCKS : 0;
 	for (i = 0; i < NSLOTS; i++) {
 		e.slots[i].buf = malloc(e.chunk_blocks * sink->blocksize);
-		e.slots[i].zero = malloc(e.chunk_blocks);
-		if (!e.slots[i].buf || !e.slots[i].zero) {
+		e.slots[i].kind = malloc(e.chunk_blocks);
+		if (!e.slots[i].buf || !e.slots[i].kind) {
 			free_slots(&e);
 			return e2i_seterr(err, ENOMEM, _("while allocating the copy buffers"));
 		}

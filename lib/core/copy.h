@@ -14,6 +14,8 @@ struct copy_opts {
 	/* In-place move to a higher offset: last block first, so nothing is
 	 * overwritten before it has been read. */
 	int reverse;
+	/* Blocks another pass wrote: never bridged over with zeros. */
+	const struct blockmap *keep_out;
 	/* Set by a signal handler: stop between chunks. */
 	volatile sig_atomic_t *stop;
 	/* Called after each chunk with the blocks done so far. */

@@ -12,8 +12,8 @@
 struct sink;
 
 struct sink_ops {
-	/* Blocks [blk, blk + n) of the filesystem, in ascending order unless
-	 * the sink is positional. */
+	/* Blocks [blk, blk + n) of the filesystem, in ascending order (the
+	 * reverse of it in a move to a higher offset). */
 	errcode_t (*write)(struct sink *s, uint64_t blk, uint64_t n,
 			   const void *buf);
 	/* Everything is written: make the output whole and durable. */
@@ -30,8 +30,10 @@ struct sink {
 	uint64_t dest_offset;   /* -O: bytes before block 0 */
 	/* Zero blocks may be left as holes: the output reads zeros there. */
 	int holes_read_zero;
-	/* Writes may come in any order (pwrite); a stream needs ascending. */
-	int positional;
+	/* Blocks not captured read as zeros in this output (a new file, a
+	 * stream): a short gap between two captured stretches may be written
+	 * as zeros, so both go in one call. Never so for an existing output. */
+	int gaps_read_zero;
 	uint64_t skipped;       /* -c: blocks found already identical */
 	uint64_t written;       /* blocks handed to the output */
 	struct e2i_error *err;

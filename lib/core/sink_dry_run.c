@@ -84,7 +84,6 @@ errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 	d->s.fs_blocks = p->fs_blocks;
 	d->s.dest_offset = p->dest_offset;
 	d->s.holes_read_zero = holes_read_zero;
-	d->s.positional = 1;
 	d->s.err = p->err;
 	d->cmp_fd = p->compare ? open(p->path, O_RDONLY | O_CLOEXEC) : -1;
 	*out = &d->s;

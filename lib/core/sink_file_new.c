@@ -119,7 +119,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 	f->s.fs_blocks = p->fs_blocks;
 	f->s.dest_offset = p->dest_offset;
 	f->s.holes_read_zero = 1;
-	f->s.positional = 1;
+	f->s.gaps_read_zero = 1;
 	f->s.err = p->err;
 	f->fd = -1;
 	f->path = strdup(p->path);

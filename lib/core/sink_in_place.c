@@ -141,7 +141,6 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 	f->s.blocksize = p->blocksize;
 	f->s.fs_blocks = p->fs_blocks;
 	f->s.dest_offset = p->dest_offset;
-	f->s.positional = 1;
 	f->s.err = p->err;
 	f->is_blockdev = is_blockdev;
 	f->compare = p->compare;

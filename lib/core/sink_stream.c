@@ -112,6 +112,7 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 	t->s.blocksize = p->blocksize;
 	t->s.fs_blocks = p->fs_blocks;
 	t->s.dest_offset = p->dest_offset;
+	t->s.gaps_read_zero = 1;
 	t->s.err = p->err;
 	t->name = strdup(to_stdout ? "stdout" : p->path);
 	t->zeros = calloc(1, ZERO_CHUNK);
