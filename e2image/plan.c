@@ -9,6 +9,8 @@
 
 /* Metadata found during the scan is requested at once, up to this much. */
 #define EARLY_READAHEAD_BYTES (256ull << 20)
+/* Blocks between two extents that still go in one readahead request. */
+#define READAHEAD_GAP 256
 
 double now_seconds(void)
 {
@@ -18,6 +20,19 @@ double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Requests the pending early readahead range from the kernel. */
+static void flush_readahead(struct plan *p)
+{
+	if (p->ra_end > p->ra_start)
+		source_willneed(&p->src, p->ra_start, p->ra_end - p->ra_start);
+	p->ra_start = p->ra_end = 0;
+}
+
+/*
+ * Metadata is requested as soon as the scan finds it, so the disk reads it
+ * while the scan goes on (a cold cache is the common case on a real disk).
+ * Extents close together go out as one request.
+ */
 static void early_readahead(void *arg, uint64_t start, uint64_t len,
 			    enum block_class c)
 {
@@ -27,7 +42,14 @@ static void early_readahead(void *arg, uint64_t start, uint64_t len,
 	if (c == BC_DATA || bytes > p->ra_budget)
 		return;
 	p->ra_budget -= bytes;
-	source_willneed(&p->src, start, len);
+	if (p->ra_end && start >= p->ra_start && start <= p->ra_end + READAHEAD_GAP) {
+		if (start + len > p->ra_end)
+			p->ra_end = start + len;
+		return;
+	}
+	flush_readahead(p);
+	p->ra_start = start;
+	p->ra_end = start + len;
 }
 
 static int same_file(const char *a, const char *b)
@@ -126,6 +148,7 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 		goto out;
 	}
 	if (after_tables) {
+		flush_readahead(p);
 		if (!finish_map(p, &p->tables) || !after_tables(p, arg))
 			goto out;
 		p->split = 1;
@@ -141,6 +164,7 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 	}
 	ok = finish_map(p, c.map);
 out:
+	flush_readahead(p);
 	capture_free(&c);
 	p->sum.t_capture = now_seconds() - t0;
 	return ok;

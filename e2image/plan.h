@@ -29,6 +29,7 @@ struct plan {
 	struct progress prog;
 	struct e2i_error err;
 	uint64_t ra_budget;
+	uint64_t ra_start, ra_end;   /* early readahead not yet requested */
 	struct summary sum;
 };
 

@@ -114,6 +114,18 @@ via_qemu() {
 	! cmp -s theirs.raw rnd.raw
 }
 
+@test "qcow2-read: the last byte of the image is kept (the oracle zeroes it)" {
+	head -c 1M /dev/urandom > rnd.raw
+	printf '\377' | dd of=rnd.raw bs=1 seek=$((1048576 - 1)) conv=notrunc status=none
+	qemu-img convert -f raw -O qcow2 -o compat=0.10 rnd.raw q.qcow2
+	"$E2IMAGE" -r q.qcow2 ours.raw
+	cmp ours.raw rnd.raw
+	run "$ORACLE" -r q.qcow2 theirs.raw
+	[ "$status" -eq 0 ]
+	run cmp ours.raw theirs.raw
+	[[ "$output" =~ differ:\ (byte|char)\ 1048576, ]]
+}
+
 @test "qcow2-read: a partial last cluster reads as zeros past the end of the file" {
 	raw=$(raw_of ext4-4k)
 	qemu-img convert -f raw -O qcow2 -o compat=0.10 "$raw" q.qcow2

@@ -25,6 +25,8 @@
 #define BRIDGE_BLOCKS 16
 /* Readahead requests for ranges this close together are merged. */
 #define READAHEAD_GAP_BLOCKS 256
+/* Segments this large are written from the source mapping, not copied. */
+#define MAP_MIN_BYTES (64u << 10)
 
 enum { B_DATA, B_ZERO, B_GAP };
 
@@ -55,6 +57,8 @@ int is_zero(const void *p, size_t len)
 struct seg {
 	uint64_t blk, n;   /* filesystem blocks, gaps included */
 	uint64_t at;       /* first block's index in the slot buffer */
+	int bridged;       /* holds gap blocks */
+	const char *mapped; /* the blocks in the source mapping, or NULL */
 };
 
 struct slot {
@@ -123,7 +127,7 @@ static void readahead(struct engine *e)
 }
 
 /* Reads one segment into its slot and classifies its blocks. */
-static errcode_t fill_seg(struct engine *e, struct slot *s, const struct seg *g)
+static errcode_t fill_seg(struct engine *e, struct slot *s, struct seg *g)
 {
 	size_t bs = e->sink->blocksize;
 	char *buf = s->buf + g->at * bs;
@@ -131,6 +135,7 @@ static errcode_t fill_seg(struct engine *e, struct slot *s, const struct seg *g)
 	uint64_t i;
 	errcode_t err;
 
+	g->mapped = NULL;
 	if (source_is_hole(e->src, g->blk, g->n)) {
 		/* Nothing to read: zeros, which a sparse output leaves as holes. */
 		memset(buf, 0, g->n * bs);
@@ -139,9 +144,15 @@ static errcode_t fill_seg(struct engine *e, struct slot *s, const struct seg *g)
 				kind[i] = B_ZERO;
 		return 0;
 	}
-	err = source_read(e->src, g->blk, g->n, buf);
-	if (err)
-		return err;
+	if (!g->bridged && g->n * bs >= MAP_MIN_BYTES)
+		g->mapped = source_mapped(e->src, g->blk, g->n);
+	if (g->mapped) {
+		buf = (char *)g->mapped; /* only read below: no gap blocks */
+	} else {
+		err = source_read(e->src, g->blk, g->n, buf);
+		if (err)
+			return err;
+	}
 	for (i = 0; i < g->n; i++) {
 		if (kind[i] == B_GAP)
 			memset(buf + i * bs, 0, bs);
@@ -242,12 +253,14 @@ static errcode_t pack(struct engine *e, uint64_t blk, uint64_t n)
 		memset(s->kind + s->used, B_GAP, (size_t)gap);
 		s->used += (uint64_t)gap;
 		s->segs[s->nsegs - 1].n += (uint64_t)gap + n;
+		s->segs[s->nsegs - 1].bridged |= gap > 0;
 	} else {
 		struct seg *g = &s->segs[s->nsegs++];
 
 		g->blk = blk;
 		g->n = n;
 		g->at = s->used;
+		g->bridged = 0;
 	}
 	memset(s->kind + s->used, B_DATA, n);
 	s->used += n;
@@ -302,7 +315,7 @@ static errcode_t emit_seg(struct engine *e, const struct slot *s,
 	struct sink *k = e->sink;
 	size_t bs = k->blocksize;
 	const unsigned char *kind = s->kind + g->at;
-	const char *buf = s->buf + g->at * bs;
+	const char *buf = g->mapped ? g->mapped : s->buf + g->at * bs;
 	uint64_t i = 0, start, end, skip;
 	errcode_t err;
 
@@ -357,9 +370,13 @@ static errcode_t consume(struct engine *e)
 
 		if (e->o->stop && *e->o->stop)
 			return e2i_seterr(e->err, EINTR, _("while copying blocks"));
-		for (i = 0; i < s->nsegs; i++)
-			if ((err = emit_seg(e, s, &s->segs[i])))
+		for (i = 0; i < s->nsegs; i++) {
+			err = emit_seg(e, s, &s->segs[i]);
+			if (s->segs[i].mapped)
+				source_unmapped(e->src, s->segs[i].mapped, s->segs[i].n);
+			if (err)
 				return err;
+		}
 		done += s->captured;
 		if (e->o->progress)
 			e->o->progress(e->o->progress_arg, done);

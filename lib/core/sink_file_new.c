@@ -23,7 +23,8 @@ struct file_new {
 	int fd;
 	char *path;
 	char *tmp;
-	uint64_t wb_from, wb_to; /* written since the last writeback kick */
+	uint64_t wb_from, wb_to; /* range written since the last kick */
+	uint64_t wb_bytes;       /* bytes written in it (holes excluded) */
 };
 
 static void start_writeback(struct file_new *f)
@@ -35,6 +36,7 @@ static void start_writeback(struct file_new *f)
 				      SYNC_FILE_RANGE_WRITE);
 #endif
 	f->wb_from = f->wb_to;
+	f->wb_bytes = 0;
 }
 
 static errcode_t fn_write(struct sink *s, uint64_t blk, uint64_t n,
@@ -56,7 +58,8 @@ static errcode_t fn_write(struct sink *s, uint64_t blk, uint64_t n,
 	}
 	if (end > f->wb_to)
 		f->wb_to = end;
-	if (f->wb_to - f->wb_from >= WRITEBACK_BYTES)
+	f->wb_bytes += end - start;
+	if (f->wb_bytes >= WRITEBACK_BYTES)
 		start_writeback(f);
 	return 0;
 }

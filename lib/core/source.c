@@ -1,6 +1,9 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "source.h"
@@ -20,7 +23,42 @@ errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 		return e2i_seterr(err, errno, _("while opening %s"), path);
 	s->seekable_holes = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
 	s->hole_start = s->hole_end = s->data_start = s->data_end = 0;
+	s->map = NULL;
+	s->map_len = 0;
+	if (s->seekable_holes)
+		s->map_len = st.st_size;
+	else if (S_ISBLK(st.st_mode) && ioctl(s->fd, BLKGETSIZE64, &s->map_len) < 0)
+		s->map_len = 0;
+	if (s->map_len) {
+		void *m = mmap(NULL, s->map_len, PROT_READ, MAP_SHARED, s->fd, 0);
+
+		s->map = m == MAP_FAILED ? NULL : m;
+	}
 	return 0;
+}
+
+#define PAGE_MASK_BYTES 4095ull
+
+const char *source_mapped(struct source *s, uint64_t blk, uint64_t n)
+{
+	uint64_t off = s->offset + blk * s->blocksize, len = n * s->blocksize;
+	uint64_t a = off & ~PAGE_MASK_BYTES;
+
+	if (!s->map || off + len > s->map_len || off + len < off)
+		return NULL;
+	/* Faults the pages in now, reporting a read error instead of raising
+	 * SIGBUS later. */
+	if (madvise((void *)(s->map + a), off + len - a, MADV_POPULATE_READ) < 0)
+		return NULL;
+	return s->map + off;
+}
+
+void source_unmapped(struct source *s, const char *p, uint64_t n)
+{
+	uint64_t off = p - s->map, len = n * s->blocksize;
+	uint64_t a = off & ~PAGE_MASK_BYTES;
+
+	(void)madvise((void *)(s->map + a), off + len - a, MADV_DONTNEED);
 }
 
 /*
@@ -99,6 +137,9 @@ void source_willneed(struct source *s, uint64_t blk, uint64_t n)
 
 void source_close(struct source *s)
 {
+	if (s->map)
+		munmap((void *)s->map, s->map_len);
+	s->map = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
