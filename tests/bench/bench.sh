@@ -13,10 +13,9 @@
 #   BENCH_QCOW2=0        skip the -Q and qcow2->raw modes
 #   BENCH_HUGE_STREAM=1  also time `-r huge -` (4 TiB of zeros written to
 #                        /dev/null, once, not compared; very slow for the oracle)
-#   BENCH_WORK=DIR       fixture cache / scratch dir (default: work/bench).
-#                        `make clean` removes tests/work, i.e. the cached
-#                        fixtures (minutes to rebuild): point BENCH_WORK
-#                        elsewhere to keep them.
+#   BENCH_WORK=DIR       fixture cache / scratch dir (default: /var/tmp/e2image-bench,
+#                        outside the tree: the fixtures take minutes to build
+#                        and must survive `make clean`).
 #
 # Modes timed per fixture: -r FIX out.raw, -r FIX - > out.stream (both tools
 # write a NEW file each run), and, if ours accepts -Q, -Q FIX out.qcow2 and
@@ -29,7 +28,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 tests=$(dirname "$here")
-W=${BENCH_WORK:-$tests/work/bench}
+W=${BENCH_WORK:-/var/tmp/e2image-bench}
 OURS=${E2IMAGE:-$tests/../e2image/e2image}
 ORACLE=${ORACLE:-/usr/sbin/e2image}
 FIXTURES=${BENCH_FIXTURES:-medium large huge}
