@@ -1,11 +1,17 @@
 /*
  * A stream (stdout, a pipe, a character device): written strictly in order,
  * holes as zeros, so the bytes are the whole filesystem image.
+ *
+ * When stdout is a regular file we are at the end of (`e2image -r fs - >
+ * out`), the holes are skipped instead of written: the same bytes, without
+ * gigabytes of zeros through the page cache. The file offset is left at
+ * the end, as if every byte had been written.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "sink.h"
 #include "nls.h"
@@ -19,6 +25,8 @@ struct stream {
 	char *name;
 	uint64_t pos;      /* next block the stream expects */
 	char *zeros;
+	int sparse;        /* a regular file: holes are sought over */
+	uint64_t base;     /* sparse: file offset of block 0 */
 };
 
 static errcode_t st_fail(struct stream *t, int e, uint64_t blk)
@@ -29,6 +37,8 @@ static errcode_t st_fail(struct stream *t, int e, uint64_t blk)
 
 static errcode_t st_zeros(struct stream *t, uint64_t bytes, uint64_t blk)
 {
+	if (t->sparse)
+		return 0;
 	while (bytes) {
 		size_t n = bytes < ZERO_CHUNK ? bytes : ZERO_CHUNK;
 		int e = write_full(t->fd, t->zeros, n);
@@ -54,7 +64,11 @@ static errcode_t st_write(struct sink *s, uint64_t blk, uint64_t n,
 	err = st_zeros(t, (blk - t->pos) * s->blocksize, t->pos);
 	if (err)
 		return err;
-	e = write_full(t->fd, buf, n * s->blocksize);
+	if (t->sparse)
+		e = pwrite_full(t->fd, buf, n * s->blocksize,
+				t->base + blk * s->blocksize);
+	else
+		e = write_full(t->fd, buf, n * s->blocksize);
 	if (e)
 		return st_fail(t, e, blk);
 	t->pos = blk + n;
@@ -71,6 +85,15 @@ static errcode_t st_finish(struct sink *s)
 	if (err)
 		return err;
 	t->pos = s->fs_blocks;
+	if (t->sparse) {
+		uint64_t end = t->base + s->fs_blocks * s->blocksize;
+		struct stat st;
+
+		if ((fstat(t->fd, &st) == 0 && (uint64_t)st.st_size < end &&
+		     ftruncate(t->fd, (off_t)end) < 0) ||
+		    lseek(t->fd, (off_t)end, SEEK_SET) < 0)
+			return e2i_seterr(s->err, errno, _("while writing to %s"), t->name);
+	}
 	if (t->own_fd && close(t->fd) < 0) {
 		t->fd = -1;
 		return e2i_seterr(s->err, errno, _("while closing %s"), t->name);
@@ -123,6 +146,19 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 
 		st_destroy(&t->s);
 		return e2i_seterr(p->err, e, _("while opening %s"), p->path);
+	}
+	if (to_stdout) {
+		struct stat st;
+		off_t here = lseek(t->fd, 0, SEEK_CUR);
+		int fl = fcntl(t->fd, F_GETFL);
+
+		/* Only at the end of the file: holes must read as zeros. */
+		if (fstat(t->fd, &st) == 0 && S_ISREG(st.st_mode) && here >= 0 &&
+		    here == st.st_size && fl >= 0 && !(fl & O_APPEND)) {
+			t->sparse = 1;
+			t->base = (uint64_t)here + p->dest_offset;
+			t->s.holes_read_zero = 1;
+		}
 	}
 	/* -O on a stream: the bytes before the filesystem are zeros. */
 	err = st_zeros(t, p->dest_offset, 0);
