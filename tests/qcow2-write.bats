@@ -5,6 +5,10 @@
 
 load common
 
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
 # each_fixture FUNC: run FUNC FIXTURE for every fixture, name the failures.
 each_fixture() {
 	local f failed=""
