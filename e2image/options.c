@@ -50,11 +50,16 @@ void usage(int to_stdout)
 		"\n"
 		"Other:\n"
 		"  -f, --force             image a filesystem mounted read-write anyway\n"
+		"      --strict            stop at the first damaged inode or unreadable block\n"
+		"                          (e2fsprogs' behaviour); by default they are reported\n"
+		"                          and the image is made of everything else\n"
 		"  -v, --verbose           say what was captured, by kind of block, on stderr\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
 		"\n"
-		"An image file of '-' means standard output. Exit status: 0 success, 1 failure.\n"),
+		"An image file of '-' means standard output. Exit status: 0 success, 1 failure\n"
+		"(no image), 2 image written but incomplete: the source is damaged or has\n"
+		"unreadable blocks, reported above.\n"),
 	      f);
 }
 
@@ -101,7 +106,7 @@ static int bad_number(const char *what, const char *arg)
 	return PARSE_FAIL;
 }
 
-enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE };
+enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -120,6 +125,7 @@ static const struct option long_opts[] = {
 	{ "dest-offset", required_argument, NULL, 'O' },
 	{ "qcow2-version", required_argument, NULL, OPT_QCOW2_VERSION },
 	{ "cluster-size", required_argument, NULL, OPT_CLUSTER_SIZE },
+	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -222,6 +228,9 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 		case 'O':
 			if (parse_u64(optarg, &o->dest_offset))
 				return bad_number(_("destination offset"), optarg);
+			break;
+		case OPT_STRICT:
+			o->strict = 1;
 			break;
 		case OPT_QCOW2_VERSION: {
 			uint64_t v;

@@ -15,6 +15,7 @@ struct options {
 	int progress;     /* -p */
 	int check;        /* -c */
 	int verbose;      /* -v: what was captured, on stderr */
+	int strict;       /* --strict: the first problem in the source is fatal */
 	int move;         /* one path and an offset: in-place move */
 	uint64_t superblock;   /* -b */
 	unsigned blocksize;    /* -B */

@@ -71,12 +71,19 @@ static void init_map(struct plan *p, struct blockmap *m)
 	m->on_add_arg = p;
 }
 
+static void print_warning(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, _("%s: warning: %s\n"), PROGRAM, msg);
+}
+
 int plan_open(struct plan *p, const struct options *o,
 	      volatile sig_atomic_t *stop)
 {
 	struct sink_params sp = { 0 };
 
 	memset(p, 0, sizeof(*p));
+	warn_init(&p->warn, o->strict, print_warning, NULL);
 	p->o = o;
 	p->stop = stop;
 	p->src.fd = -1;
@@ -137,7 +144,7 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 	errcode_t err;
 	int ok = 0;
 
-	err = capture_init(&c, p->fs, &co, &p->tables);
+	err = capture_init(&c, p->fs, &co, &p->tables, &p->warn);
 	if (err) {
 		msg_err(err, _("while allocating buffers for %s"), p->o->device);
 		return 0;
@@ -175,8 +182,27 @@ uint64_t plan_marks(const struct plan *p)
 	return p->tables.marks + p->scanned.marks;
 }
 
+int plan_status(struct plan *p, int ok)
+{
+	struct e2i_warnings *w = &p->warn;
+
+	if (!ok)
+		return 1;
+	if (!warn_total(w))
+		return 0;
+	msg_plain(_("warning: the image of %s is incomplete: %llu damaged inodes, "
+		    "%llu damaged groups, %llu unreadable blocks (zero-filled), "
+		    "%llu other problems; see the warnings above"),
+		  p->o->device, (unsigned long long)w->count[WARN_INODE],
+		  (unsigned long long)w->count[WARN_GROUP],
+		  (unsigned long long)w->count[WARN_BLOCK],
+		  (unsigned long long)w->count[WARN_OTHER]);
+	return 2;
+}
+
 void plan_close(struct plan *p)
 {
+	warn_destroy(&p->warn);
 	source_close(&p->src);
 	blockmap_free(&p->tables);
 	blockmap_free(&p->scanned);

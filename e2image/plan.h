@@ -13,6 +13,7 @@
 #include "sink.h"
 #include "source.h"
 #include "summary.h"
+#include "warn.h"
 
 struct plan {
 	const struct options *o;
@@ -31,6 +32,7 @@ struct plan {
 	uint64_t ra_budget;
 	uint64_t ra_start, ra_end;   /* early readahead not yet requested */
 	struct summary sum;
+	struct e2i_warnings warn;  /* damage found in the source */
 };
 
 /* Refusals, mount check, opening the filesystem and the source. Prints its
@@ -44,6 +46,9 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 		 void *arg);
 /* Total blocks marked, as e2fsprogs counts them (its progress total). */
 uint64_t plan_marks(const struct plan *p);
+/* The exit status: 1 when the job failed, 2 when it wrote an image with
+ * warnings (said in a last line), 0 otherwise. */
+int plan_status(struct plan *p, int ok);
 void plan_close(struct plan *p);
 
 double now_seconds(void);

@@ -54,6 +54,7 @@ static int probe(struct qjob *q)
 		return 0;
 	}
 	co.stop = p->stop;
+	co.warn = &p->warn;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
@@ -159,6 +160,7 @@ static int write_image(struct qjob *q)
 				       p->fs->blocksize, q->out, q->name, &p->err,
 				       &clusters);
 	co.stop = p->stop;
+	co.warn = &p->warn;
 	if (!err)
 		err = copy_runs(&q->nonzero, &p->src, clusters, &co, &p->err);
 	if (!err)
@@ -203,6 +205,7 @@ int run_qcow2(const struct options *o, volatile sig_atomic_t *stop)
 		q.out->ops->destroy(q.out);
 	free(q.runs);
 	blockmap_free(&q.nonzero);
+	ok = plan_status(&q.p, ok);
 	plan_close(&q.p);
-	return ok ? 0 : 1;
+	return ok;
 }

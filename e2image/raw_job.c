@@ -52,6 +52,7 @@ static void *copy_tables(void *arg)
 	struct copy_opts co = { 0 };
 
 	co.stop = j->p.stop;
+	co.warn = &j->p.warn;
 	j->tables_err = copy_runs(&j->p.tables, &j->p.src, j->sink, &co,
 				  &j->p.err);
 	return NULL;
@@ -94,6 +95,7 @@ static int copy(struct raw_job *j)
 
 	co.reverse = p->o->move && p->o->dest_offset > p->o->src_offset;
 	co.keep_out = p->split ? &p->tables : NULL;
+	co.warn = &p->warn;
 	co.stop = p->stop;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
@@ -158,6 +160,7 @@ int run_raw(const struct options *o, volatile sig_atomic_t *stop)
 	}
 	if (j.sink)
 		j.sink->ops->destroy(j.sink);
+	ok = plan_status(&j.p, ok);
 	plan_close(&j.p);
-	return ok ? 0 : 1;
+	return ok;
 }

@@ -7,6 +7,9 @@
 #   TESTS="raw options"   run only these suites (bats basenames and/or
 #                         unit test names; "unit" selects all unit tests)
 #   BATS=/path/to/bats    bats to use (default: bats from PATH)
+#   SANITIZER_LOG_DIR=DIR where ASan/UBSan write their reports (log_path);
+#                         any report found after a unit test or a suite is
+#                         shown and counted as a failure (make check-sanitize)
 cd "$(dirname "$0")" || exit 1
 BATS=${BATS:-bats}
 [ -n "$BATS" ] || BATS=bats
@@ -41,6 +44,21 @@ count_tap() {
 	done
 }
 
+# sanitizer_reports WHAT: fail once per new sanitizer report in
+# $SANITIZER_LOG_DIR, showing it; reports are moved to DIR/seen.
+sanitizer_reports() {
+	local f
+	[ -n "${SANITIZER_LOG_DIR:-}" ] && [ -d "$SANITIZER_LOG_DIR" ] || return 0
+	for f in "$SANITIZER_LOG_DIR"/*; do
+		[ -f "$f" ] || continue
+		echo "not ok - sanitizer report during $1: ${f##*/}"
+		sed 's/^/# /' "$f"
+		fail=$((fail + 1))
+		mkdir -p "$SANITIZER_LOG_DIR/seen"
+		mv "$f" "$SANITIZER_LOG_DIR/seen/"
+	done
+}
+
 for t in unit/*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	case $t in *.c|*.o|*.h) continue ;; esac
@@ -56,6 +74,7 @@ for t in unit/*; do
 		echo "not ok - unit test $name exited with status $rc"
 		fail=$((fail + 1))
 	fi
+	sanitizer_reports "unit test $name"
 done
 
 for t in *.bats; do
@@ -75,6 +94,7 @@ for t in *.bats; do
 		echo "not ok - $t: bats exited with status $rc"
 		fail=$((fail + 1))
 	fi
+	sanitizer_reports "$t"
 done
 
 if [ "$skip" -gt 0 ]; then

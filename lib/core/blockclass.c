@@ -19,6 +19,7 @@ const char *block_class_name(enum block_class c)
 		[BC_ORPHAN_FILE] = "orphan file",
 		[BC_ORPHAN_META] = "orphan inodes",
 		[BC_DATA] = "file data",
+		[BC_SPECIAL] = "special inodes",
 	};
 
 	return (c >= 0 && c < BC_COUNT) ? names[c] : "unknown";

@@ -19,6 +19,7 @@ enum block_class {
 	BC_ORPHAN_FILE,
 	BC_ORPHAN_META,
 	BC_DATA,
+	BC_SPECIAL,        /* a block map on a device, fifo or socket inode */
 	BC_COUNT
 };
 

@@ -7,6 +7,7 @@
 
 #include <ext2fs/ext2fs.h>
 #include "blockmap.h"
+#include "warn.h"
 
 struct capture_opts {
 	int all_data;       /* -a: file data too */
@@ -36,11 +37,17 @@ struct capture {
 	struct blockmap *map;
 	struct capture_stats stats;
 	struct capture_error err;
+	/* Damage is reported here and the capture goes on (NULL: every
+	 * problem is fatal). */
+	struct e2i_warnings *warn;
+	/* Why the last capture_inode() failed, when not a libext2fs error. */
+	const char *why;
 	char *block_buf; /* scratch for libext2fs iterators */
 };
 
 errcode_t capture_init(struct capture *c, ext2_filsys fs,
-		       const struct capture_opts *opts, struct blockmap *map);
+		       const struct capture_opts *opts, struct blockmap *map,
+		       struct e2i_warnings *warn);
 void capture_free(struct capture *c);
 
 /* The fixed tables: superblocks, descriptors, bitmaps, inode tables, MMP. */
@@ -49,8 +56,12 @@ errcode_t capture_tables(struct capture *c);
 errcode_t capture_inodes(struct capture *c);
 /* Unlinked inodes on the orphan list or in the orphan file. */
 errcode_t capture_orphans(struct capture *c);
-/* One inode's blocks (shared by the inode scan and the orphan pass). */
+/* One inode's blocks (shared by the inode scan and the orphan pass). On a
+ * damaged block map, what was found before the damage stays in the map. */
 errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
 			struct ext2_inode *inode);
+/* capture_inode() plus the report: returns nonzero when the job must stop. */
+errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
+				struct ext2_inode *inode);
 
 #endif

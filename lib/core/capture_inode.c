@@ -1,14 +1,18 @@
 /* The blocks one inode contributes, by the rules of its type. */
 #include <stdlib.h>
+#include <et/com_err.h>
 #include "capture.h"
+#include "nls.h"
 
 errcode_t capture_init(struct capture *c, ext2_filsys fs,
-		       const struct capture_opts *opts, struct blockmap *map)
+		       const struct capture_opts *opts, struct blockmap *map,
+		       struct e2i_warnings *warn)
 {
 	memset(c, 0, sizeof(*c));
 	c->fs = fs;
 	c->opts = *opts;
 	c->map = map;
+	c->warn = warn;
 	return ext2fs_get_mem(fs->blocksize * 3, &c->block_buf);
 }
 
@@ -41,7 +45,24 @@ struct walk {
 	int data_class;    /* -1: mapping blocks only */
 	int meta_class;
 	errcode_t err;
+	uint64_t seen;     /* block references followed */
+	uint64_t limit;    /* more than this: the map is garbage */
 };
+
+/*
+ * A damaged indirect tree can name millions of blocks: no more references
+ * are followed than the inode could own (its i_blocks, with room for the
+ * mapping blocks), nor than the filesystem has.
+ */
+static uint64_t walk_limit(ext2_filsys fs, const struct ext2_inode *inode)
+{
+	uint64_t owned = ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) /
+			 (fs->blocksize / 512);
+	uint64_t limit = 2 * owned + 1024;
+	uint64_t all = ext2fs_blocks_count(fs->super);
+
+	return limit < all ? limit : all;
+}
 
 static int walk_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 		      blk64_t ref_blk, int ref_offset, void *priv)
@@ -50,6 +71,11 @@ static int walk_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	int cl = blockcnt < 0 ? w->meta_class : w->data_class;
 
 	(void)fs; (void)ref_blk; (void)ref_offset;
+	if (++w->seen > w->limit) {
+		w->c->why = N_("more block references than the inode can own");
+		w->err = EXT2_ET_BAD_BLOCK_NUM;
+		return BLOCK_ABORT;
+	}
 	if (cl < 0)
 		return 0;
 	w->err = blockmap_add(w->c->map, *blocknr, 1, cl);
@@ -81,6 +107,11 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 			break;
 		}
 		op = EXT2_EXTENT_NEXT;
+		if (++w->seen > w->limit) {
+			w->c->why = N_("more extents than the inode can own");
+			err = EXT2_ET_BAD_BLOCK_NUM;
+			break;
+		}
 		if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF)) {
 			if (!(e.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
 				err = blockmap_add(w->c->map, e.e_pblk, 1,
@@ -99,9 +130,10 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 static errcode_t walk_inode(struct capture *c, ext2_ino_t ino,
 			    struct ext2_inode *inode, int data_class)
 {
-	struct walk w = { c, data_class, BC_INDIRECT, 0 };
+	struct walk w = { c, data_class, BC_INDIRECT, 0, 0, 0 };
 	errcode_t err;
 
+	w.limit = walk_limit(c->fs, inode);
 	if (ino == EXT2_RESIZE_INO)
 		w.meta_class = BC_RESIZE;
 	if (inode->i_flags & EXT4_EXTENTS_FL) {
@@ -110,7 +142,25 @@ static errcode_t walk_inode(struct capture *c, ext2_ino_t ino,
 	}
 	err = ext2fs_block_iterate3(c->fs, ino, BLOCK_FLAG_READ_ONLY,
 				    c->block_buf, walk_block, &w);
-	return err ? err : w.err;
+	return w.err ? w.err : err;
+}
+
+/* A device, fifo or socket owns no blocks; one that seems to (a directory
+ * whose mode was damaged, say) keeps them, for e2fsck to judge. */
+static int special_with_blocks(const struct ext2_inode *inode)
+{
+	const struct ext3_extent_header *eh =
+		(const struct ext3_extent_header *)inode->i_block;
+
+	if (LINUX_S_ISDIR(inode->i_mode) || LINUX_S_ISREG(inode->i_mode) ||
+	    LINUX_S_ISLNK(inode->i_mode))
+		return 0;
+	if (inode->i_flags & EXT4_INLINE_DATA_FL)
+		return 0;
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		return ext2fs_le16_to_cpu(eh->eh_magic) == EXT3_EXT_MAGIC &&
+		       eh->eh_entries != 0;
+	return inode->i_blocks != 0;
 }
 
 errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
@@ -121,11 +171,14 @@ errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
 	enum block_class cl;
 	errcode_t err;
 
+	c->why = NULL;
 	if (acl) {
 		err = blockmap_add(c->map, acl, 1, BC_XATTR);
 		if (err)
 			return err;
 	}
+	if (special_with_blocks(inode))
+		return walk_inode(c, ino, inode, BC_SPECIAL);
 	if (!ext2fs_inode_has_valid_blocks2(fs, inode))
 		return 0;
 	c->stats.inodes_walked++;
@@ -141,5 +194,25 @@ errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
 	    inode->i_block[EXT2_IND_BLOCK] || inode->i_block[EXT2_DIND_BLOCK] ||
 	    inode->i_block[EXT2_TIND_BLOCK])
 		return walk_inode(c, ino, inode, -1);
+	return 0;
+}
+
+errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
+				struct ext2_inode *inode)
+{
+	uint64_t oor = c->map->out_of_range;
+	errcode_t err = capture_inode(c, ino, inode);
+
+	if (err == EXT2_ET_NO_MEMORY || err == ENOMEM || !c->warn)
+		return err;
+	if (err && warn(c->warn, WARN_INODE, 1,
+			_("inode %u: %s; kept the blocks found before the damage"),
+			ino, c->why ? _(c->why) : error_message(err)))
+		return err;
+	if (c->map->out_of_range > oor &&
+	    warn(c->warn, WARN_INODE, 1,
+		     _("inode %u: %llu block numbers past the end of the filesystem ignored"),
+		     ino, (unsigned long long)(c->map->out_of_range - oor)))
+		return EXT2_ET_BAD_BLOCK_NUM;
 	return 0;
 }

@@ -5,6 +5,7 @@
  * mapping blocks.
  */
 #include <stdlib.h>
+#include <et/com_err.h>
 #include "capture.h"
 #include "nls.h"
 
@@ -13,40 +14,67 @@ static errcode_t take(struct capture *c, ext2_ino_t ino)
 	struct ext2_inode inode;
 	errcode_t err;
 
-	if (ino < EXT2_FIRST_INODE(c->fs->super) ||
-	    ino > c->fs->super->s_inodes_count)
-		return 0;
 	err = ext2fs_read_inode(c->fs, ino, &inode);
 	if (err)
 		return err;
 	if (inode.i_links_count)
 		return 0; /* linked: the scan has it already */
 	c->stats.orphans++;
-	return capture_inode(c, ino, &inode);
+	return capture_inode_or_warn(c, ino, &inode);
 }
 
-/* The classic list: s_last_orphan, chained through i_dtime. */
+static int valid_ino(const struct capture *c, ext2_ino_t ino)
+{
+	return ino >= EXT2_FIRST_INODE(c->fs->super) &&
+	       ino <= c->fs->super->s_inodes_count;
+}
+
+/*
+ * The classic list: s_last_orphan, chained through i_dtime. Each inode is
+ * taken once; a list that comes back to an inode it has passed is a loop.
+ */
 static errcode_t orphan_list(struct capture *c)
 {
 	ext2_filsys fs = c->fs;
 	ext2_ino_t ino = fs->super->s_last_orphan;
-	uint32_t steps = 0;
-	errcode_t err;
+	ext2fs_inode_bitmap seen = NULL;
+	int type = fs->default_bitmap_type;
+	errcode_t err = 0;
 
-	/* A list longer than the inode count has a loop: stop there. */
-	while (ino && ino <= fs->super->s_inodes_count &&
-	       steps++ < fs->super->s_inodes_count) {
+	if (!ino)
+		return 0;
+	/* Memory grows with the list, not with the inode count. */
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	err = ext2fs_allocate_inode_bitmap(fs, "orphans seen", &seen);
+	fs->default_bitmap_type = type;
+	if (err)
+		return err;
+	while (ino) {
 		struct ext2_inode inode;
 
+		if (!valid_ino(c, ino)) {
+			if (warn(c->warn, WARN_OTHER, 1,
+				 _("orphan list: inode %u does not exist; the rest of the list is not followed"),
+				 ino))
+				err = EXT2_ET_BAD_INODE_NUM;
+			break;
+		}
+		if (ext2fs_test_inode_bitmap2(seen, ino)) {
+			if (warn(c->warn, WARN_OTHER, 1,
+				 _("orphan list: loops back to inode %u"), ino))
+				err = EXT2_ET_BAD_INODE_NUM;
+			break;
+		}
+		ext2fs_mark_inode_bitmap2(seen, ino);
 		err = take(c, ino);
+		if (!err)
+			err = ext2fs_read_inode(fs, ino, &inode);
 		if (err)
-			return err;
-		err = ext2fs_read_inode(fs, ino, &inode);
-		if (err)
-			return err;
+			break;
 		ino = inode.i_dtime;
 	}
-	return 0;
+	ext2fs_free_inode_bitmap(seen);
+	return err;
 }
 
 struct ofile {
@@ -112,24 +140,43 @@ static errcode_t orphan_file(struct capture *c)
 	if (!err)
 		err = o.err;
 	/* Collected first: capture_inode may iterate blocks itself. */
-	for (i = 0; !err && i < o.n; i++)
+	for (i = 0; !err && i < o.n; i++) {
+		if (!valid_ino(c, o.inos[i])) {
+			if (warn(c->warn, WARN_OTHER, 1,
+				 _("orphan file: inode %u does not exist"), o.inos[i]))
+				err = EXT2_ET_BAD_INODE_NUM;
+			continue;
+		}
 		err = take(c, o.inos[i]);
+	}
 	ext2fs_free_mem(&o.buf);
 	ext2fs_free_mem(&iter_buf);
 	free(o.inos);
 	return err;
 }
 
+/* Damage here costs the orphans' blocks, not the image. */
+static errcode_t orphan_problem(struct capture *c, errcode_t err,
+				const char *doing)
+{
+	if (!err || err == EXT2_ET_NO_MEMORY)
+		goto fatal;
+	if (c->warn && !warn(c->warn, WARN_OTHER, 1, _("%s %s; orphans may be missing"),
+			     error_message(err), _(doing)))
+		return 0;
+fatal:
+	if (err)
+		c->err = (struct capture_error){ err, doing, 0 };
+	return err;
+}
+
 errcode_t capture_orphans(struct capture *c)
 {
-	errcode_t err = orphan_list(c);
+	errcode_t err = orphan_problem(c, orphan_list(c),
+				       N_("while reading the orphan list"));
 
-	if (err) {
-		c->err = (struct capture_error){ err, N_("while reading the orphan list"), 0 };
-		return err;
-	}
-	err = orphan_file(c);
-	if (err)
-		c->err = (struct capture_error){ err, N_("while reading the orphan file"), 0 };
+	if (!err)
+		err = orphan_problem(c, orphan_file(c),
+				     N_("while reading the orphan file"));
 	return err;
 }

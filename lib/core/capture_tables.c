@@ -1,10 +1,31 @@
 #include "capture.h"
 #include "nls.h"
+#include "nls.h"
 
 static errcode_t add(struct capture *c, blk64_t b, blk64_t n,
 		     enum block_class cl)
 {
 	return blockmap_add(c->map, b, n, cl);
+}
+
+/* A table of group g; one outside the filesystem is reported, not copied. */
+static errcode_t add_table(struct capture *c, dgrp_t g, const char *what,
+			   blk64_t b, blk64_t n, enum block_class cl)
+{
+	ext2_filsys fs = c->fs;
+
+	if (n == 0)
+		return 0;
+	if (b < fs->super->s_first_data_block ||
+	    b >= ext2fs_blocks_count(fs->super) ||
+	    n > ext2fs_blocks_count(fs->super) - b) {
+		if (warn(c->warn, WARN_GROUP, 1,
+			 _("group %u: the %s at block %llu lies outside the filesystem"),
+			 g, _(what), (unsigned long long)b))
+			return EXT2_ET_GDESC_BAD_INODE_TABLE;
+		return 0;
+	}
+	return add(c, b, n, cl);
 }
 
 static errcode_t add_descriptors(struct capture *c, blk64_t sb)
@@ -39,19 +60,19 @@ static errcode_t add_group(struct capture *c, dgrp_t g)
 					 EXT2_INODES_PER_BLOCK(fs->super);
 			n = unused < n ? n - unused : 0;
 		}
-		err = add(c, b, n, BC_INODE_TABLE);
+		err = add_table(c, g, N_("inode table"), b, n, BC_INODE_TABLE);
 		if (err)
 			return err;
 	}
 	b = ext2fs_block_bitmap_loc(fs, g);
 	if (b && !ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT)) {
-		err = add(c, b, 1, BC_BITMAP);
+		err = add_table(c, g, N_("block bitmap"), b, 1, BC_BITMAP);
 		if (err)
 			return err;
 	}
 	b = ext2fs_inode_bitmap_loc(fs, g);
 	if (b && !ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT)) {
-		err = add(c, b, 1, BC_BITMAP);
+		err = add_table(c, g, N_("inode bitmap"), b, 1, BC_BITMAP);
 		if (err)
 			return err;
 	}

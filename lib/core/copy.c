@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <et/com_err.h>
 #include "copy.h"
 #include "nls.h"
 
@@ -126,6 +127,36 @@ static void readahead(struct engine *e)
 		source_willneed(e->src, start, end - start);
 }
 
+/*
+ * A read failed somewhere in a segment: read its blocks one by one, and
+ * zero-fill those the source cannot give, as e2fsprogs does, reporting each.
+ * A failing disk costs the blocks it cannot read, not the image.
+ */
+static errcode_t read_each(struct engine *e, uint64_t blk, uint64_t n,
+			   char *buf, unsigned char *kind)
+{
+	size_t bs = e->sink->blocksize;
+	uint64_t i;
+	errcode_t err;
+
+	for (i = 0; i < n; i++) {
+		if (kind[i] == B_GAP)
+			continue;
+		err = source_try_read(e->src, blk + i, 1, buf + i * bs);
+		if (!err)
+			continue;
+		if (!e->o->warn ||
+		    warn(e->o->warn, WARN_BLOCK, 1,
+			 _("block %llu: %s while reading %s; zero-filled in the image"),
+			 (unsigned long long)(blk + i), error_message(err),
+			 e->src->path))
+			return e2i_seterr(e->err, err, _("while reading block %llu of %s"),
+					  (unsigned long long)(blk + i), e->src->path);
+		memset(buf + i * bs, 0, bs);
+	}
+	return 0;
+}
+
 /* Reads one segment into its slot and classifies its blocks. */
 static errcode_t fill_seg(struct engine *e, struct slot *s, struct seg *g)
 {
@@ -148,8 +179,8 @@ static errcode_t fill_seg(struct engine *e, struct slot *s, struct seg *g)
 		g->mapped = source_mapped(e->src, g->blk, g->n);
 	if (g->mapped) {
 		buf = (char *)g->mapped; /* only read below: no gap blocks */
-	} else {
-		err = source_read(e->src, g->blk, g->n, buf);
+	} else if (source_try_read(e->src, g->blk, g->n, buf)) {
+		err = read_each(e, g->blk, g->n, buf, kind);
 		if (err)
 			return err;
 	}

@@ -9,11 +9,15 @@
 #include "blockmap.h"
 #include "sink.h"
 #include "source.h"
+#include "warn.h"
 
 struct copy_opts {
 	/* In-place move to a higher offset: last block first, so nothing is
 	 * overwritten before it has been read. */
 	int reverse;
+	/* Unreadable source blocks are reported here and zero-filled (NULL:
+	 * a read error is fatal). */
+	struct e2i_warnings *warn;
 	/* Blocks another pass wrote: never bridged over with zeros. */
 	const struct blockmap *keep_out;
 	/* Set by a signal handler: stop between chunks. */

@@ -102,7 +102,9 @@ int source_is_hole(struct source *s, uint64_t blk, uint64_t n)
 	return 0;
 }
 
-errcode_t source_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
+/* Reads blocks; on failure *bad is the first block that failed. */
+static errcode_t read_blocks(struct source *s, uint64_t blk, uint64_t n,
+			     void *buf, uint64_t *bad)
 {
 	char *p = buf;
 	size_t left = n * s->blocksize;
@@ -113,15 +115,32 @@ errcode_t source_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
-			return e2i_seterr(s->err, r < 0 ? errno : EXT2_ET_SHORT_READ,
-					  _("while reading block %llu of %s"),
-					  (unsigned long long)(blk + (p - (char *)buf) / s->blocksize),
-					  s->path);
+		if (r <= 0) {
+			*bad = blk + (p - (char *)buf) / s->blocksize;
+			return r < 0 ? errno : EXT2_ET_SHORT_READ;
+		}
 		p += r;
 		left -= r;
 		off += r;
 	}
+	return 0;
+}
+
+errcode_t source_try_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
+{
+	uint64_t bad;
+
+	return read_blocks(s, blk, n, buf, &bad);
+}
+
+errcode_t source_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
+{
+	uint64_t bad;
+	errcode_t err = read_blocks(s, blk, n, buf, &bad);
+
+	if (err)
+		return e2i_seterr(s->err, err, _("while reading block %llu of %s"),
+				  (unsigned long long)bad, s->path);
 	return 0;
 }
 

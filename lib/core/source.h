@@ -25,6 +25,8 @@ struct source {
 errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 		      unsigned blocksize, struct e2i_error *err);
 errcode_t source_read(struct source *s, uint64_t blk, uint64_t n, void *buf);
+/* The same, without recording the error: the caller deals with it. */
+errcode_t source_try_read(struct source *s, uint64_t blk, uint64_t n, void *buf);
 /* True when blocks [blk, blk + n) are a hole of a sparse source file: they
  * read as zeros and need not be read at all. */
 int source_is_hole(struct source *s, uint64_t blk, uint64_t n);

@@ -1,0 +1,62 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "nls.h"
+#include "warn.h"
+
+/* Past this many lines a badly damaged disk would drown the terminal. */
+#define MAX_PRINTED 200
+
+void warn_init(struct e2i_warnings *w, int strict,
+	       void (*report)(void *arg, const char *msg), void *arg)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	w->strict = strict;
+	w->report = report;
+	w->report_arg = arg;
+}
+
+void warn_destroy(struct e2i_warnings *w)
+{
+	pthread_mutex_destroy(&w->lock);
+}
+
+int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
+	 const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!w)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&w->lock);
+	w->count[k]++;
+	if (w->strict && may_stop) {
+		/* Fatal: the caller's error message says it. */
+		pthread_mutex_unlock(&w->lock);
+		return 1;
+	}
+	if (w->report && w->printed < MAX_PRINTED)
+		w->report(w->report_arg, msg);
+	else if (w->report && w->printed == MAX_PRINTED)
+		w->report(w->report_arg, _("further warnings are counted but not shown"));
+	w->printed++;
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+uint64_t warn_total(struct e2i_warnings *w)
+{
+	uint64_t n = 0;
+	int k;
+
+	pthread_mutex_lock(&w->lock);
+	for (k = 0; k < WARN_KINDS; k++)
+		n += w->count[k];
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}

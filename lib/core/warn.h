@@ -1,0 +1,40 @@
+/*
+ * Problems found on a damaged source. Each is reported once, as it is found,
+ * and counted: the summary and the exit status (2: an image with warnings)
+ * come from the counts. In strict mode the first problem is fatal, as in
+ * e2fsprogs' e2image. Safe to use from the copy threads.
+ */
+#ifndef E2I_WARN_H
+#define E2I_WARN_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+enum warn_kind {
+	WARN_INODE,     /* an inode's block map could not be fully walked */
+	WARN_GROUP,     /* a group's tables are out of range or unreadable */
+	WARN_BLOCK,     /* a source block could not be read: zero-filled */
+	WARN_OTHER,     /* orphan list, superblock fields, ... */
+	WARN_KINDS
+};
+
+struct e2i_warnings {
+	pthread_mutex_t lock;
+	uint64_t count[WARN_KINDS];
+	uint64_t printed;
+	int strict;
+	/* Prints one message (without prefix or newline). */
+	void (*report)(void *arg, const char *msg);
+	void *report_arg;
+};
+
+void warn_init(struct e2i_warnings *w, int strict,
+	       void (*report)(void *arg, const char *msg), void *arg);
+void warn_destroy(struct e2i_warnings *w);
+/* Reports a problem. Returns 1 when it must stop the job: in strict mode,
+ * for the errors e2fsprogs' e2image stops at (may_stop). */
+int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
+	 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+uint64_t warn_total(struct e2i_warnings *w);
+
+#endif
