@@ -149,6 +149,7 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 		msg_err(err, _("while allocating buffers for %s"), p->o->device);
 		return 0;
 	}
+	c.stop = p->stop;
 	err = capture_tables(&c);
 	if (err) {
 		capture_failed(p, &c, err);

@@ -115,6 +115,12 @@ static int copy(struct raw_job *j)
 	if (err) {
 		j->sink->ops->abort(j->sink);
 		msg_err(err, "%s", p->err.what);
+		/* An output updated in place keeps what was written: say so. */
+		if (p->kind != SINK_NEW_FILE && !p->o->dry_run)
+			msg_plain(_("%s is incomplete: %llu of %llu blocks were written before the failure"),
+				  strcmp(p->o->image, "-") ? p->o->image : "stdout",
+				  (unsigned long long)j->sink->written,
+				  (unsigned long long)(p->tables.captured + p->scanned.captured));
 		return 0;
 	}
 	summary_add(&p->sum, &p->tables);

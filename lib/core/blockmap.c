@@ -94,7 +94,8 @@ int blockmap_finish(struct blockmap *m)
 	size_t i, nr = 0;
 	uint64_t cov_end = 0; /* end of what per_class has counted */
 
-	qsort(m->ext, m->n, sizeof(*m->ext), cmp_ext);
+	if (m->n) /* qsort's base must not be NULL, even for 0 elements */
+		qsort(m->ext, m->n, sizeof(*m->ext), cmp_ext);
 	free(m->runs);
 	m->runs = NULL;
 	if (m->n) {

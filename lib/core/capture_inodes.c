@@ -43,6 +43,11 @@ errcode_t capture_inodes(struct capture *c)
 	ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE, 0);
 	ext2fs_set_inode_callback(scan, next_group, &pos);
 	for (;;) {
+		if (c->stop && *c->stop) {
+			err = EINTR;
+			c->err = (struct capture_error){ err, N_("while scanning the inodes"), 0 };
+			break;
+		}
 		err = ext2fs_get_next_inode(scan, &ino, &inode);
 		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
 			continue;
