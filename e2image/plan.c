@@ -10,7 +10,7 @@
 /* Metadata found during the scan is requested at once, up to this much. */
 #define EARLY_READAHEAD_BYTES (256ull << 20)
 /* Blocks between two extents that still go in one readahead request. */
-#define READAHEAD_GAP 256
+#define READAHEAD_GAP 8
 
 double now_seconds(void)
 {

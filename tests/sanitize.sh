@@ -15,14 +15,17 @@
 #   SANITIZE_TESTS="raw options"   suites to run (default: all but the
 #                                  slow ones listed in SANITIZE_SKIP)
 #   SANITIZE_SKIP="progress"       suites left out by default (see below)
-#   SANITIZE_CC=clang              compiler (default: the one configured)
+#   SANITIZE_CC=gcc                compiler (default: clang when installed:
+#                                  with gcc 12, libubsan ignores log_path
+#                                  next to libasan, so a UBSan report would
+#                                  only reach the test's captured stderr)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$top/tests/work/sanitize
 tree=$work/tree
 logs=$work/logs
 san='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1'
-cc=${SANITIZE_CC:-$(sed -n 's/^CC = //p' "$top/lib/Makefile" 2>/dev/null)}
+cc=${SANITIZE_CC:-$(command -v clang >/dev/null && echo clang || sed -n 's/^CC = //p' "$top/lib/Makefile" 2>/dev/null)}
 cc=${cc:-cc}
 t0=$(date +%s)
 

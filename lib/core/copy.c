@@ -25,7 +25,7 @@
 /* Largest gap between captured blocks that one segment bridges. */
 #define BRIDGE_BLOCKS 16
 /* Readahead requests for ranges this close together are merged. */
-#define READAHEAD_GAP_BLOCKS 256
+#define READAHEAD_GAP_BLOCKS 8
 /* Segments this large are written from the source mapping, not copied. */
 #define MAP_MIN_BYTES (64u << 10)
 
