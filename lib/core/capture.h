@@ -46,12 +46,15 @@ struct capture {
 	/* Why the last capture_inode() failed, when not a libext2fs error. */
 	const char *why;
 	char *block_buf; /* scratch for libext2fs iterators */
+	unsigned char *group_warned; /* one warning per group, a bit each */
 };
 
 errcode_t capture_init(struct capture *c, ext2_filsys fs,
 		       const struct capture_opts *opts, struct blockmap *map,
 		       struct e2i_warnings *warn);
 void capture_free(struct capture *c);
+/* True when group g was reported already; marks it reported. */
+int capture_group_warned(struct capture *c, dgrp_t g);
 
 /* The fixed tables: superblocks, descriptors, bitmaps, inode tables, MMP. */
 errcode_t capture_tables(struct capture *c);

@@ -1,4 +1,5 @@
 /* The blocks one inode contributes, by the rules of its type. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <et/com_err.h>
 #include "capture.h"
@@ -20,6 +21,21 @@ void capture_free(struct capture *c)
 {
 	if (c->block_buf)
 		ext2fs_free_mem(&c->block_buf);
+	free(c->group_warned);
+	c->group_warned = NULL;
+}
+
+int capture_group_warned(struct capture *c, dgrp_t g)
+{
+	if (!c->group_warned) {
+		c->group_warned = calloc(c->fs->group_desc_count / 8 + 1, 1);
+		if (!c->group_warned)
+			return 0;
+	}
+	if (c->group_warned[g / 8] & (1u << (g % 8)))
+		return 1;
+	c->group_warned[g / 8] |= 1u << (g % 8);
+	return 0;
 }
 
 /* Inodes whose every block is metadata, whatever their type says. */
@@ -91,16 +107,25 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 	errcode_t err;
 	int op = EXT2_EXTENT_ROOT;
 
+	ext2_filsys fs = w->c->fs;
+	int flags = fs->flags, bad_csum = 0;
+
 	/* A tree that lives wholly in the inode has no mapping blocks. */
-	if (w->data_class < 0 &&
-	    ext2fs_le16_to_cpu(eh->eh_magic) == EXT3_EXT_MAGIC &&
-	    eh->eh_depth == 0)
-		return 0;
-	err = ext2fs_extent_open2(w->c->fs, ino, inode, &h);
+	if (w->data_class < 0 && eh->eh_depth == 0)
+		return ext2fs_extent_header_verify(inode->i_block,
+						   sizeof(inode->i_block));
+	err = ext2fs_extent_open2(fs, ino, inode, &h);
 	if (err)
 		return err;
+	/* Checksums are checked here (the filesystem was opened ignoring
+	 * them): a block that fails is still walked, and reported. */
+	fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
 	for (;;) {
 		err = ext2fs_extent_get(h, op, &e);
+		if (err == EXT2_ET_EXTENT_CSUM_INVALID) {
+			bad_csum = 1;
+			err = 0;
+		}
 		if (err) {
 			if (err == EXT2_ET_EXTENT_NO_NEXT)
 				err = 0;
@@ -123,7 +148,12 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 		if (err)
 			break;
 	}
+	fs->flags = flags;
 	ext2fs_extent_free(h);
+	if (!err && bad_csum) {
+		w->c->why = N_("an extent tree block fails its checksum");
+		err = EXT2_ET_EXTENT_CSUM_INVALID;
+	}
 	return err;
 }
 
@@ -202,17 +232,22 @@ errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 {
 	uint64_t oor = c->map->out_of_range;
 	errcode_t err = capture_inode(c, ino, inode);
+	char past[96] = "";
 
 	if (err == EXT2_ET_NO_MEMORY || err == ENOMEM || !c->warn)
 		return err;
-	if (err && warn(c->warn, WARN_INODE, 1,
-			_("inode %u: %s; kept the blocks found before the damage"),
-			ino, c->why ? _(c->why) : error_message(err)))
-		return err;
-	if (c->map->out_of_range > oor &&
-	    warn(c->warn, WARN_INODE, 1,
-		     _("inode %u: %llu block numbers past the end of the filesystem ignored"),
-		     ino, (unsigned long long)(c->map->out_of_range - oor)))
-		return EXT2_ET_BAD_BLOCK_NUM;
+	oor = c->map->out_of_range - oor;
+	if (!err && !oor)
+		return 0;
+	if (oor)
+		snprintf(past, sizeof(past),
+			 _("%llu block numbers past the end of the filesystem ignored"),
+			 (unsigned long long)oor);
+	/* One line per inode, whatever is wrong with it. */
+	if (warn(c->warn, WARN_INODE, 1, err ? _("inode %u: %s%s%s; kept the blocks found before the damage")
+					      : _("inode %u: %s%s%s"),
+		 ino, err ? (c->why ? _(c->why) : error_message(err)) : "",
+		 err && oor ? "; " : "", past))
+		return err ? err : EXT2_ET_BAD_BLOCK_NUM;
 	return 0;
 }

@@ -55,9 +55,10 @@ errcode_t capture_inodes(struct capture *c)
 			dgrp_t g = pos.group;
 
 			if (!c->warn ||
-			    warn(c->warn, WARN_GROUP, 1,
-				 _("group %u: %s while reading its inode table; its inodes are skipped"),
-				 g, error_message(err))) {
+			    (!capture_group_warned(c, g) &&
+			     warn(c->warn, WARN_GROUP, 1,
+				  _("group %u: %s while reading its inode table; its inodes are skipped"),
+				  g, error_message(err)))) {
 				c->err = (struct capture_error){ err, N_("while getting next inode"), ino };
 				break;
 			}

@@ -1,0 +1,399 @@
+#!/usr/bin/env bats
+# damaged.bats -- imaging damaged file systems.  Each case of
+# fixtures/make-damaged.sh is a healthy fixture with one kind of damage
+# (extent headers, extent tree blocks, loops, indirect trees, special inodes
+# with block maps, xattr blocks, orphan lists, group descriptors, inode
+# tables, superblocks...).  e2fsprogs' e2image gives up on many of them
+# ("... while iterating over inode N", exit 1, no image); ours must:
+#   - never crash or hang (timeout 60), exit 0 (clean) or 2 (image written
+#     with warnings), and leave a full-size image;
+#   - exit 2 with a `warning:` line naming the inode/group where the damage
+#     is in something it walks (the EXPECT table below; "-" = exit 0 or 2);
+#   - give an image on which `e2fsck -fy` says exactly what it says on the
+#     source (the golden rule; on a metadata-only image, since e2fsck reads
+#     no file data on these cases -- checked again with -ra, all data);
+#   - contain every non-zero byte of the oracle's -r image where the oracle
+#     succeeds (superset);
+#   - give the same image through -Q (qemu-img check clean, convert == -r);
+#   - with --strict: exit 1 and leave no file where it warned.
+# Each test loops over all cases and names the failing ones (bats 1.8 has no
+# dynamic tests).  CASES="etb-zero ind-self" restricts the run.  The damaged
+# images are cached in tests/work/damaged/<hash of make-damaged.sh>/; all
+# e2image and e2fsck runs happen once, in parallel, in setup_file.
+
+load common
+
+MKDMG=$BATS_TEST_DIRNAME/fixtures/make-damaged.sh
+
+# CASE EXPECT WARN: EXPECT 2 = exit 2 and a warning line matching the
+# extended regex WARN; "-" = exit 0 or 2 (damage in data e2image does not
+# parse, or that the -r walk does not need: data block numbers, an inode's own
+# checksum, a group descriptor checksum, a superblock read through -b).
+expectations() {
+	cat <<'EOF'
+ext-magic-zero-depth1	2	inode 351\b
+ext-magic-zero-leaf	2	inode 348\b
+ext-depth-raised	2	inode 348\b
+ext-depth-huge	2	inode 351\b
+ext-entries-gt-max	2	inode 348\b
+ext-past-end-file	-	-
+ext-past-end-dir	2	inode 29\b
+ext-idx-past-end	2	inode 351\b
+etb-garbage	2	inode 351\b
+etb-zero	2	inode 351\b
+etb-ff	2	inode 351\b
+etb-loop-self	2	inode 351\b
+etb-loop-parent	2	inode 351\b
+etb-csum-bad	2	inode 351\b
+inode-csum-bad	-	-
+dir-as-socket	-	-
+file-as-socket-etb	-	-
+file-as-chardev-etb	-	-
+file-as-dir	-	-
+xattr-past-end	2	inode 347\b
+xattr-garbage	-	-
+links0-live	-	-
+orphan-loop	2	inode (351|332)\b
+orphan-past-count	2	inode 99999\b
+gd-itable-past-end	2	group 1\b
+gd-bbitmap-past-end	2	group 1\b
+gd-checksum	-	-
+itable-garbage	2	inode (33[7-9]|34[0-9]|35[0-2])\b
+itable0-garbage	2	inode ([1-9]|1[0-6])\b
+itable-zero	-	-
+journal-exthdr	2	inode 8\b
+resize-dind-past-end	2	inode 7\b
+dir-isize-huge	-	-
+iblocks-huge	-	-
+dir-garbage	-	-
+dir-zero	-	-
+htree-root-corrupt	-	-
+sb-csum-primary	-	-
+etb-garbage-1k	2	inode 351\b
+etb-loop-self-1k	2	inode 351\b
+ext-past-end-dir-1k	2	inode 29\b
+dir-etb-garbage-1k	2	inode 29\b
+dir-as-socket-etb-1k	-	-
+dir-ext-magic-zero	2	inode 29\b
+journal-sb-garbage	-	-
+ind-garbage	-	-
+ind-self	-	-
+dind-self	-	-
+dind-garbage	2	inode 348\b
+dind-past-end	2	inode 348\b
+dir-iblock-past-end	2	inode 14\b
+dir-as-socket-ind	-	-
+symlink-bogus	2	inode 353\b
+sb-first-data-block	-	-
+journal-ind-garbage	2	inode 8\b
+gd-itable-past-end-ext3	2	group 1\b
+sb-inodes-count	-	-
+EOF
+}
+
+# With -ra (all data), data block numbers past the end are damage the walk
+# meets too: these must warn.
+RA_WARN="ext-past-end-file:inode 348\b ind-garbage:inode 348\b"
+
+cases() {
+	if [ -n "${CASES:-}" ]; then
+		printf '%s\n' $CASES
+	else
+		"$MKDMG" --list
+	fi
+}
+expect_of() { expectations | awk -F'\t' -v c="$1" '$1 == c { print $2; exit }'; }
+warn_of() { expectations | awk -F'\t' -v c="$1" '$1 == c { print $3; exit }'; }
+base_of() { "$MKDMG" --base "$1"; }
+opts_of() { "$MKDMG" --opts "$1" "$(fixture "$(base_of "$1")")"; }
+
+# damaged CASE: print the path of the damaged image, building it if needed
+damaged() {
+	local c=$1 dir out
+	dir=$DMGDIR
+	out=$dir/$c.img
+	if [ ! -s "$out" ]; then
+		mkdir -p "$dir"
+		(
+			flock 9
+			[ -s "$out" ] ||
+				{ "$MKDMG" "$c" "$(fixture "$(base_of "$c")")" "$out.tmp" >&2 &&
+				  mv "$out.tmp" "$out"; }
+		) 9>"$dir/.lock-$c" || return 1
+	fi
+	printf '%s\n' "$out"
+}
+
+# run_rc RCFILE CMD...: run CMD under timeout 60 with stdout/stderr in
+# RCFILE.out/.err, store its exit status in RCFILE
+run_rc() {
+	local f=$1 rc=0
+	shift
+	timeout 60 "$@" > "$f.out" 2> "$f.err" || rc=$?
+	echo "$rc" > "$f"
+}
+
+# prep CASE: all the runs for CASE, results in $BATS_FILE_TMPDIR/CASE/
+prep() {
+	local c=$1 d r opts
+	r=$BATS_FILE_TMPDIR/$c
+	mkdir -p "$r"
+	d=$(damaged "$c") || { echo "cannot build $c" > "$r/build-failed"; return 0; }
+	opts=$(opts_of "$c")
+	sha "$d" > "$r/sha.before"
+	run_rc "$r/ours.rc" "$E2IMAGE" -r $opts "$d" "$r/ours.img"
+	run_rc "$r/oracle.rc" "$ORACLE" -r $opts "$d" "$r/oracle.img"
+	run_rc "$r/qcow.rc" "$E2IMAGE" -Q $opts "$d" "$r/ours.qcow2"
+	run_rc "$r/strict.rc" "$E2IMAGE" --strict -r $opts "$d" "$r/strict.img"
+	BATS_TEST_TMPDIR=$r e2fsck_out "$d" > "$r/src.fsck"
+	if [ -s "$r/ours.img" ]; then
+		BATS_TEST_TMPDIR=$r e2fsck_out "$r/ours.img" > "$r/ours.fsck"
+	fi
+	if [ "$(cat "$r/oracle.rc")" = 0 ]; then
+		BATS_TEST_TMPDIR=$r e2fsck_out "$r/oracle.img" > "$r/oracle.fsck"
+	fi
+	# -ra: all data (64 MiB images: checked, then removed)
+	run_rc "$r/ra.rc" "$E2IMAGE" -ra $opts "$d" "$r/ours-ra.img"
+	if [ -s "$r/ours-ra.img" ]; then
+		BATS_TEST_TMPDIR=$r e2fsck_out "$r/ours-ra.img" > "$r/ra.fsck"
+	fi
+	rm -f "$r"/*.out "$r/ours-ra.img"
+	sha "$d" > "$r/sha.after"
+}
+
+setup_file() {
+	DMGDIR=${DMGDIR:-$BATS_TEST_DIRNAME/work/damaged/$(sha "$MKDMG" | cut -c1-12)}
+	export DMGDIR MKDMG BATS_FILE_TMPDIR BATS_TEST_DIRNAME
+	export -f prep damaged run_rc e2fsck_out has_feature fixture base_of opts_of sha
+	# build the healthy fixtures first (serially: fixture() locks per name)
+	local b
+	for b in $("$MKDMG" --list | while read -r c; do "$MKDMG" --base "$c"; done | sort -u); do
+		fixture "$b" > /dev/null
+	done
+	cases | xargs -P "$(nproc)" -I{} bash -c 'prep "$1"' _ {}
+}
+
+setup() {
+	DMGDIR=${DMGDIR:-$BATS_TEST_DIRNAME/work/damaged/$(sha "$MKDMG" | cut -c1-12)}
+}
+
+# each_case FUNC: run FUNC CASE for every case (in a subshell), name the
+# ones that failed
+each_case() {
+	local c failed=""
+	for c in $(cases); do
+		if [ -e "$BATS_FILE_TMPDIR/$c/build-failed" ]; then
+			echo "FAILED on case $c: the damaged image could not be built" >&2
+			failed="$failed $c"
+			continue
+		fi
+		if ! ( "$1" "$c" ); then
+			failed="$failed $c"
+			echo "FAILED on case $c" >&2
+		fi
+	done
+	[ -z "$failed" ] || fail "$1 failed on:$failed"
+}
+
+rc_of() { cat "$BATS_FILE_TMPDIR/$1/$2.rc"; }
+res() { printf '%s\n' "$BATS_FILE_TMPDIR/$1/$2"; }
+
+# superset OURS ORACLE: every non-zero byte of ORACLE is equal in OURS
+# (prints the first differing offsets)
+superset() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+CH = 1 << 20
+bad = []
+with open(sys.argv[1], "rb") as a, open(sys.argv[2], "rb") as b:
+    off = 0
+    while True:
+        y = b.read(CH)
+        if not y:
+            break
+        x = a.read(len(y))
+        x += bytes(len(y) - len(x))
+        if x != y:
+            for i in range(len(y)):
+                if y[i] and x[i] != y[i]:
+                    bad.append(off + i)
+                    if len(bad) >= 10:
+                        break
+        if len(bad) >= 10:
+            break
+        off += len(y)
+if bad:
+    print("oracle bytes missing from ours at offsets: " +
+          " ".join(str(o) for o in bad) + (" ..." if len(bad) >= 10 else ""))
+    sys.exit(1)
+PY
+}
+
+check_runs() {
+	local c=$1 rc want err size
+	rc=$(rc_of "$c" ours)
+	err=$(res "$c" ours.rc.err)
+	case $rc in
+	0|2) ;;
+	124) fail "$c: -r did not finish within 60 s"; return 1 ;;
+	*) cat "$err" >&2; fail "$c: -r exit status $rc (want 0 or 2)"; return 1 ;;
+	esac
+	[ -s "$(res "$c" ours.img)" ] || { fail "$c: exit $rc but no image"; return 1; }
+	size=$(stat -c %s "$(res "$c" ours.img)")
+	[ "$size" = "$(fs_bytes "$(fixture "$(base_of "$c")")")" ] ||
+		{ fail "$c: image has $size bytes, the fs $(fs_bytes "$(fixture "$(base_of "$c")")")"; return 1; }
+	if [ "$rc" = 2 ]; then
+		grep -q 'incomplete' "$err" || { cat "$err" >&2; fail "$c: exit 2 without an 'incomplete' summary"; return 1; }
+		grep -q '^e2image: warning: ' "$err" || { cat "$err" >&2; fail "$c: exit 2 without a warning"; return 1; }
+	else
+		! grep -q 'warning:' "$err" || { cat "$err" >&2; fail "$c: warnings but exit 0"; return 1; }
+	fi
+	want=$(expect_of "$c")
+	[ -n "$want" ] || { fail "$c: not in the expectations table"; return 1; }
+	if [ "$want" = 2 ]; then
+		[ "$rc" = 2 ] || { cat "$err" >&2; fail "$c: exit $rc, want 2 (damage the walk must notice)"; return 1; }
+		grep -E '^e2image: warning: ' "$err" | grep -qE "$(warn_of "$c")" ||
+			{ cat "$err" >&2; fail "$c: no warning line matching '$(warn_of "$c")'"; return 1; }
+	fi
+	return 0
+}
+@test "damaged: -r never crashes or hangs, leaves a full-size image; exit 2 + warning naming the inode/group where expected" {
+	each_case check_runs
+}
+
+check_fsck() {
+	local c=$1
+	[ -s "$(res "$c" ours.fsck)" ] || { fail "$c: no image to check"; return 1; }
+	diff "$(res "$c" src.fsck)" "$(res "$c" ours.fsck)" >&2 ||
+		{ fail "$c: e2fsck -fy on our -r image differs from the source (< source, > ours)"; return 1; }
+}
+@test "damaged: e2fsck -fy on our -r image says exactly what it says on the source" {
+	each_case check_fsck
+}
+
+check_superset() {
+	local c=$1 orc
+	orc=$(rc_of "$c" oracle)
+	if [ "$orc" != 0 ]; then
+		diag "oracle fails on $c (exit $orc): $(grep 'e2image: ' "$(res "$c" oracle.rc.err)" | tail -1)"
+		[ -s "$(res "$c" ours.img)" ] || { fail "$c: the oracle fails and so do we"; return 1; }
+		return 0
+	fi
+	if ! cmp -s "$(res "$c" src.fsck)" "$(res "$c" oracle.fsck)"; then
+		diag "oracle's image of $c misleads e2fsck ($(diff "$(res "$c" src.fsck)" "$(res "$c" oracle.fsck)" | grep -c '^[<>]') lines differ)"
+	fi
+	[ -s "$(res "$c" ours.img)" ] || { fail "$c: no image"; return 1; }
+	superset "$(res "$c" ours.img)" "$(res "$c" oracle.img)" >&2 ||
+		{ fail "$c: our -r image is not a superset of the oracle's"; return 1; }
+}
+@test "damaged: our -r image holds every byte of the oracle's where the oracle succeeds (oracle failures listed)" {
+	each_case check_superset
+}
+
+check_qcow2() {
+	local c=$1 rc q raw
+	rc=$(rc_of "$c" qcow)
+	case $rc in
+	0|2) ;;
+	124) fail "$c: -Q did not finish within 60 s"; return 1 ;;
+	*) cat "$(res "$c" qcow.rc.err)" >&2; fail "$c: -Q exit status $rc"; return 1 ;;
+	esac
+	[ "$rc" = "$(rc_of "$c" ours)" ] || { fail "$c: -Q exit $rc, -r exit $(rc_of "$c" ours)"; return 1; }
+	q=$(res "$c" ours.qcow2)
+	qemu-img check -q "$q" >&2 || { fail "$c: qemu-img check fails on the -Q image"; return 1; }
+	raw=$BATS_TEST_TMPDIR/$c.raw
+	qemu-img convert -f qcow2 -O raw "$q" "$raw" >&2 || { fail "$c: qemu-img convert failed"; return 1; }
+	cmp "$raw" "$(res "$c" ours.img)" >&2 || { rm -f "$raw"; fail "$c: -Q image converted to raw differs from the -r image"; return 1; }
+	rm -f "$raw"
+}
+@test "damaged: -Q exits like -r, passes qemu-img check, and converts to the -r image" {
+	each_case check_qcow2
+}
+
+check_strict() {
+	local c=$1 rc src
+	rc=$(rc_of "$c" strict)
+	case $(rc_of "$c" ours) in
+	2)	[ "$rc" = 1 ] || { cat "$(res "$c" strict.rc.err)" >&2; fail "$c: --strict exit $rc, want 1"; return 1; }
+		[ ! -e "$(res "$c" strict.img)" ] || { fail "$c: --strict failed but left $(res "$c" strict.img)"; return 1; }
+		grep -q . "$(res "$c" strict.rc.err)" || { fail "$c: --strict failed silently"; return 1; } ;;
+	0)	[ "$rc" = 0 ] || { cat "$(res "$c" strict.rc.err)" >&2; fail "$c: clean without --strict, exit $rc with it"; return 1; }
+		cmp "$(res "$c" strict.img)" "$(res "$c" ours.img)" >&2 || { fail "$c: --strict image differs"; return 1; } ;;
+	*)	fail "$c: -r exit $(rc_of "$c" ours), nothing to compare --strict with"; return 1 ;;
+	esac
+}
+@test "damaged: --strict exits 1 and leaves no file where -r warns (same image where it does not)" {
+	each_case check_strict
+}
+
+check_ra() {
+	local c=$1 rc w p err
+	rc=$(rc_of "$c" ra)
+	err=$(res "$c" ra.rc.err)
+	case $rc in
+	0|2) ;;
+	124) fail "$c: -ra did not finish within 60 s"; return 1 ;;
+	*) cat "$err" >&2; fail "$c: -ra exit status $rc"; return 1 ;;
+	esac
+	# -ra must warn at least wherever -r does
+	[ "$(rc_of "$c" ours)" != 2 ] || [ "$rc" = 2 ] || { fail "$c: -r warned, -ra exit $rc"; return 1; }
+	for w in $RA_WARN; do
+		[ "${w%%:*}" = "$c" ] || continue
+		p=${w#*:}
+		[ "$rc" = 2 ] && grep -E '^e2image: warning: ' "$err" | grep -qE "$p" ||
+			{ cat "$err" >&2; fail "$c: -ra exit $rc, want 2 with a warning matching '$p'"; return 1; }
+	done
+	[ -s "$(res "$c" ra.fsck)" ] || { fail "$c: no -ra image to check"; return 1; }
+	diff "$(res "$c" src.fsck)" "$(res "$c" ra.fsck)" >&2 ||
+		{ fail "$c: e2fsck -fy on our -ra image differs from the source"; return 1; }
+}
+@test "damaged: -ra (all data) images: e2fsck -fy says what it says on the source; data past the end warns" {
+	each_case check_ra
+}
+
+check_source_unchanged() {
+	local c=$1
+	cmp -s "$(res "$c" sha.before)" "$(res "$c" sha.after)" ||
+		{ fail "$c: the damaged source was modified by -r, -Q, --strict -r or -ra"; return 1; }
+}
+@test "damaged: the damaged source is never modified (-r, -Q, --strict, -ra)" {
+	each_case check_source_unchanged
+}
+
+# Cases where e2fsprogs' e2image writes an image on which e2fsck says
+# something else than on the source (special inodes with a block map, an
+# orphan list with a loop): the e2fsck test above proves something there.
+MISLEADS_ORACLE="dir-as-socket dir-as-socket-ind dir-as-socket-etb-1k orphan-loop"
+check_oracle_misled() {
+	local c=$1
+	case " $MISLEADS_ORACLE " in *" $c "*) ;; *) return 0 ;; esac
+	[ "$(rc_of "$c" oracle)" = 0 ] || { fail "$c: the oracle fails (exit $(rc_of "$c" oracle))"; return 1; }
+	! cmp -s "$(res "$c" src.fsck)" "$(res "$c" oracle.fsck)" ||
+		{ fail "$c: e2fsck says the same on the oracle's image: the case proves nothing"; return 1; }
+}
+@test "damaged: the special-inode and orphan-loop cases matter (e2fsck is misled by the oracle's image)" {
+	each_case check_oracle_misled
+}
+
+# The summary counts what the warnings name: N damaged inodes = the number
+# of distinct inodes in "warning: inode N:" lines, the same for groups; no
+# warning line is printed twice.
+check_summary() {
+	local c=$1 err summary ni ng wi wg
+	[ "$(rc_of "$c" ours)" = 2 ] || return 0
+	err=$(res "$c" ours.rc.err)
+	grep -q 'further warnings are counted but not shown' "$err" && return 0
+	summary=$(grep 'incomplete' "$err" | tail -1)
+	ni=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ damaged inodes?' | grep -oE '^[0-9]+')
+	ng=$(printf '%s\n' "$summary" | grep -oE '[0-9]+ damaged groups?' | grep -oE '^[0-9]+')
+	[ -n "$ni" ] && [ -n "$ng" ] || { fail "$c: no inode/group counts in the summary: $summary"; return 1; }
+	wi=$(grep -oE '^e2image: warning: inode [0-9]+:' "$err" | sort -u | wc -l)
+	wg=$(grep -oE '^e2image: warning: group [0-9]+:' "$err" | sort -u | wc -l)
+	[ "$ni" = "$wi" ] && [ "$ng" = "$wg" ] ||
+		{ cat "$err" >&2; fail "$c: summary says $ni inodes / $ng groups, warnings name $wi inodes / $wg groups"; return 1; }
+	[ -z "$(grep '^e2image: warning: ' "$err" | sort | uniq -d)" ] ||
+		{ grep '^e2image: warning: ' "$err" | sort | uniq -d >&2; fail "$c: a warning line printed twice"; return 1; }
+}
+@test "damaged: the summary's inode and group counts match the warnings; no warning printed twice" {
+	each_case check_summary
+}
