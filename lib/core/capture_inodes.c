@@ -21,13 +21,64 @@ static errcode_t next_group(ext2_filsys fs, ext2_inode_scan scan,
 	return 0;
 }
 
+static int io_error(errcode_t err)
+{
+	return err == EIO || err == EXT2_ET_SHORT_READ || err == EXT2_ET_NEXT_INODE_READ ||
+	       err == EXT2_ET_LLSEEK_FAILED;
+}
+
+/*
+ * The scan reads a group's table in large chunks, and one bad block fails
+ * a whole chunk: read the rest of the group inode by inode instead, so only
+ * the inodes of the unreadable blocks are lost, one warning a block.
+ */
+static errcode_t salvage_group(struct capture *c, dgrp_t g, ext2_ino_t done)
+{
+	ext2_filsys fs = c->fs;
+	ext2_ino_t ipg = fs->super->s_inodes_per_group;
+	ext2_ino_t first = g * ipg + 1, end = first + ipg, ino;
+	unsigned ipb = EXT2_INODES_PER_BLOCK(fs->super);
+	blk64_t last_bad = 0;
+	errcode_t err;
+
+	if (ext2fs_has_group_desc_csum(fs) &&
+	    ext2fs_bg_itable_unused(fs, g) < ipg)
+		end -= ext2fs_bg_itable_unused(fs, g);
+	for (ino = done >= first && done < end ? done + 1 : first; ino < end; ino++) {
+		struct ext2_inode inode;
+		blk64_t b = ext2fs_inode_table_loc(fs, g) + (ino - first) / ipb;
+
+		if (b == last_bad)
+			continue;
+		err = ext2fs_read_inode(fs, ino, &inode);
+		if (err) {
+			ext2_ino_t lo = first + (ino - first) / ipb * ipb;
+
+			last_bad = b;
+			if (warn(c->warn, WARN_BLOCK, 1,
+				 _("block %llu: %s while reading the inode table of group %u; inodes %u-%u skipped"),
+				 (unsigned long long)b, error_message(err), g,
+				 lo, lo + ipb - 1))
+				return err;
+			continue;
+		}
+		c->stats.inodes_scanned++;
+		if (!inode.i_links_count)
+			continue;
+		err = capture_inode_or_warn(c, ino, &inode);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 errcode_t capture_inodes(struct capture *c)
 {
 	ext2_filsys fs = c->fs;
 	ext2_inode_scan scan;
 	struct ext2_inode inode;
 	struct scan_pos pos = { 0 };
-	ext2_ino_t ino;
+	ext2_ino_t ino, last = 0;
 	errcode_t err;
 	/* Large reads: the scan is sequential over each inode table. */
 	int buf_blocks = (1 << 20) / fs->blocksize;
@@ -54,7 +105,13 @@ errcode_t capture_inodes(struct capture *c)
 		if (err) {
 			dgrp_t g = pos.group;
 
-			if (!c->warn ||
+			if (c->warn && io_error(err) && g < fs->group_desc_count) {
+				err = salvage_group(c, g, last);
+				if (err) {
+					c->err = (struct capture_error){ err, N_("while reading the inode table"), 0 };
+					break;
+				}
+			} else if (!c->warn ||
 			    (!capture_group_warned(c, g) &&
 			     warn(c->warn, WARN_GROUP, 1,
 				  _("group %u: %s while reading its inode table; its inodes are skipped"),
@@ -71,6 +128,7 @@ errcode_t capture_inodes(struct capture *c)
 		}
 		if (ino == 0)
 			break;
+		last = ino;
 		c->stats.inodes_scanned++;
 		/* Unlinked inodes that still matter are found by capture_orphans. */
 		if (!inode.i_links_count)
