@@ -50,6 +50,9 @@ void usage(int to_stdout)
 		"\n"
 		"Other:\n"
 		"  -f, --force             image a filesystem mounted read-write anyway\n"
+		"      --no-fsync          finish without waiting for the image to reach the\n"
+		"                          disk (faster; a crash soon after can leave an\n"
+		"                          incomplete image under the final name)\n"
 		"      --strict            stop at the first damaged inode or unreadable block\n"
 		"                          (e2fsprogs' behaviour); by default they are reported\n"
 		"                          and the image is made of everything else\n"
@@ -106,7 +109,7 @@ static int bad_number(const char *what, const char *arg)
 	return PARSE_FAIL;
 }
 
-enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT };
+enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -126,6 +129,7 @@ static const struct option long_opts[] = {
 	{ "qcow2-version", required_argument, NULL, OPT_QCOW2_VERSION },
 	{ "cluster-size", required_argument, NULL, OPT_CLUSTER_SIZE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "no-fsync", no_argument, NULL, OPT_NO_FSYNC },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -231,6 +235,9 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_STRICT:
 			o->strict = 1;
+			break;
+		case OPT_NO_FSYNC:
+			o->no_fsync = 1;
 			break;
 		case OPT_QCOW2_VERSION: {
 			uint64_t v;

@@ -40,6 +40,7 @@ static int open_sink(struct raw_job *j)
 	sp.dry_run = o->dry_run;
 	sp.move = o->move;
 	sp.err = &j->p.err;
+	sp.no_fsync = o->no_fsync;
 	err = sink_open(&sp, &j->sink);
 	if (err)
 		msg_err(err, "%s", j->p.err.what);

@@ -60,3 +60,12 @@ setup() {
 	run "$E2IMAGE" -Q /nonexistent keep.raw
 	[ "$(cat keep.raw)" = precious ]
 }
+
+@test "outputs: --no-fsync writes the same image (it only skips waiting for the disk)" {
+	"$E2IMAGE" -r "$SRC" synced.raw
+	"$E2IMAGE" -r --no-fsync "$SRC" quick.raw
+	cmp synced.raw quick.raw
+	"$E2IMAGE" -Q --no-fsync "$SRC" quick.qcow2
+	"$E2IMAGE" -r --no-fsync quick.qcow2 back.raw
+	cmp synced.raw back.raw
+}

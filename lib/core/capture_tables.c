@@ -46,6 +46,34 @@ static errcode_t add_descriptors(struct capture *c, blk64_t sb)
 }
 
 /*
+ * The checks that send e2fsck to the backup descriptors, as far as they can
+ * be made without a bitmap of the whole filesystem (ext2fs_check_desc
+ * allocates one: 128 MiB for 4 TiB): a bad checksum, a table outside the
+ * filesystem.
+ */
+static int descriptors_damaged(ext2_filsys fs)
+{
+	blk64_t first = fs->super->s_first_data_block;
+	blk64_t count = ext2fs_blocks_count(fs->super);
+	dgrp_t g;
+
+	for (g = 0; g < fs->group_desc_count; g++) {
+		blk64_t bb = ext2fs_block_bitmap_loc(fs, g);
+		blk64_t ib = ext2fs_inode_bitmap_loc(fs, g);
+		blk64_t it = ext2fs_inode_table_loc(fs, g);
+
+		if (ext2fs_has_group_desc_csum(fs) &&
+		    !ext2fs_group_desc_csum_verify(fs, g))
+			return 1;
+		if (bb < first || bb >= count || ib < first || ib >= count ||
+		    it < first || it >= count ||
+		    fs->inode_blocks_per_group > count - it)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * The bitmaps and inode tables the backup descriptors name: e2fsck reads
  * them when it falls back to the backup. Read from the source as they are,
  * without trusting them: what lies outside the filesystem is dropped.
@@ -148,7 +176,7 @@ errcode_t capture_tables(struct capture *c)
 	/* Descriptors that fail e2fsck's checks send it to the first backup
 	 * superblock and its descriptors: they must be in the image too. */
 	if (!err && !c->opts.backup_sb && fs->group_desc_count > 1 &&
-	    ext2fs_bg_has_super(fs, 1) && ext2fs_check_desc(fs)) {
+	    ext2fs_bg_has_super(fs, 1) && descriptors_damaged(fs)) {
 		blk64_t sb = ext2fs_group_first_block2(fs, 1);
 
 		err = add(c, sb, 1, BC_SUPERBLOCK);

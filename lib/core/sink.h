@@ -53,6 +53,7 @@ struct sink_params {
 	int compare;            /* -c: read before write, skip identical */
 	int dry_run;            /* -n: list blocks, write nothing */
 	int move;               /* in-place move inside the source */
+	int no_fsync;           /* --no-fsync: do not wait for the disk */
 	struct e2i_error *err;
 };
 

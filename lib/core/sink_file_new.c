@@ -25,6 +25,7 @@ struct file_new {
 	char *tmp;
 	uint64_t wb_from, wb_to; /* range written since the last kick */
 	uint64_t wb_bytes;       /* bytes written in it (holes excluded) */
+	int no_fsync;
 };
 
 static void start_writeback(struct file_new *f)
@@ -59,7 +60,7 @@ static errcode_t fn_write(struct sink *s, uint64_t blk, uint64_t n,
 	if (end > f->wb_to)
 		f->wb_to = end;
 	f->wb_bytes += end - start;
-	if (f->wb_bytes >= WRITEBACK_BYTES)
+	if (f->wb_bytes >= WRITEBACK_BYTES && !f->no_fsync)
 		start_writeback(f);
 	return 0;
 }
@@ -68,7 +69,7 @@ static errcode_t fn_finish(struct sink *s)
 {
 	struct file_new *f = (struct file_new *)s;
 
-	if (fsync(f->fd) < 0)
+	if (!f->no_fsync && fsync(f->fd) < 0)
 		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
 	if (close(f->fd) < 0) {
 		f->fd = -1;
@@ -125,6 +126,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 	f->s.gaps_read_zero = 1;
 	f->s.err = p->err;
 	f->fd = -1;
+	f->no_fsync = p->no_fsync;
 	f->path = strdup(p->path);
 	if (f->path && asprintf(&f->tmp, "%s.e2i-XXXXXX", p->path) < 0)
 		f->tmp = NULL;

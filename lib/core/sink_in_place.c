@@ -18,6 +18,7 @@ struct in_place {
 	int fd;
 	int is_blockdev;
 	int compare;
+	int no_fsync;
 	char *path;
 	char *cmp;       /* -c: what the output holds now */
 	size_t cmp_size;
@@ -100,7 +101,7 @@ static errcode_t ip_finish(struct sink *s)
 	    (uint64_t)st.st_size < end && ftruncate(f->fd, (off_t)end) < 0)
 		return e2i_seterr(s->err, errno, _("while setting the size of %s"),
 				  f->path);
-	if (fsync(f->fd) < 0)
+	if (!f->no_fsync && fsync(f->fd) < 0)
 		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
 	return 0;
 }
@@ -144,6 +145,7 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 	f->s.err = p->err;
 	f->is_blockdev = is_blockdev;
 	f->compare = p->compare;
+	f->no_fsync = p->no_fsync;
 	f->path = strdup(p->path);
 	f->fd = open(p->path, flags);
 	if (f->fd < 0 || !f->path) {
