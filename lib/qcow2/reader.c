@@ -121,6 +121,23 @@ static int inside_file(const struct qcow2_reader *r, uint64_t off, uint64_t len)
 	return end <= round_up(r->file_size, r->cs);
 }
 
+/* A header table: cluster-aligned, after the header, inside the file. */
+static int place_table(struct qcow2_reader *r, const char *what, uint64_t off,
+		       uint64_t bytes, uint64_t fs)
+{
+	if (off & (r->cs - 1))
+		return fail(r, "%s offset 0x%llx is not cluster-aligned", what,
+			    (unsigned long long)off);
+	if (off < r->cs)
+		return fail(r, "%s offset 0x%llx overlaps the header", what,
+			    (unsigned long long)off);
+	if (!inside_file(r, off, bytes))
+		return fail(r, "%s at 0x%llx (%llu bytes) is past the end of the file (0x%llx bytes)",
+			    what, (unsigned long long)off,
+			    (unsigned long long)bytes, (unsigned long long)fs);
+	return 0;
+}
+
 static int ranges_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return alen && blen && a < b + blen && b < a + alen;
@@ -243,36 +260,20 @@ static int check_header(struct qcow2_reader *r)
 	if (l1_bytes > QCOW2_MAX_L1_BYTES)
 		return fail(r, "L1 table of %u entries is too large (more than 32 MiB)",
 			    h->l1_size);
-	if (h->l1_table_offset & (r->cs - 1))
-		return fail(r, "L1 table offset 0x%llx is not cluster-aligned",
-			    (unsigned long long)h->l1_table_offset);
-	if (h->l1_table_offset < r->cs)
-		return fail(r, "L1 table offset 0x%llx overlaps the header",
-			    (unsigned long long)h->l1_table_offset);
-	if (!inside_file(r, h->l1_table_offset, l1_bytes))
-		return fail(r, "L1 table at 0x%llx (%llu bytes) is past the end of the file (0x%llx bytes)",
-			    (unsigned long long)h->l1_table_offset,
-			    (unsigned long long)l1_bytes, (unsigned long long)fs);
+	if (place_table(r, "L1 table", h->l1_table_offset, l1_bytes, fs))
+		return -1;
 	r->l1_off = h->l1_table_offset;
 	r->l1_len = round_up(l1_bytes, r->cs);
 
 	/* The refcount table: only located and bounded, never read. */
-	if (h->refcount_table_offset & (r->cs - 1))
-		return fail(r, "refcount table offset 0x%llx is not cluster-aligned",
-			    (unsigned long long)h->refcount_table_offset);
 	if (h->refcount_table_clusters == 0)
 		return fail(r, "image has no refcount table (0 clusters)");
 	if ((uint64_t)h->refcount_table_clusters > QCOW2_MAX_REFTABLE_BYTES >> r->cb)
 		return fail(r, "refcount table of %u clusters is too large (more than 8 MiB)",
 			    h->refcount_table_clusters);
 	rt_bytes = (uint64_t)h->refcount_table_clusters << r->cb;
-	if (h->refcount_table_offset < r->cs)
-		return fail(r, "refcount table offset 0x%llx overlaps the header",
-			    (unsigned long long)h->refcount_table_offset);
-	if (!inside_file(r, h->refcount_table_offset, rt_bytes))
-		return fail(r, "refcount table at 0x%llx (%llu bytes) is past the end of the file (0x%llx bytes)",
-			    (unsigned long long)h->refcount_table_offset,
-			    (unsigned long long)rt_bytes, (unsigned long long)fs);
+	if (place_table(r, "refcount table", h->refcount_table_offset, rt_bytes, fs))
+		return -1;
 	r->rt_off = h->refcount_table_offset;
 	r->rt_len = rt_bytes;
 	if (ranges_meet(r->l1_off, r->l1_len, r->rt_off, r->rt_len))
