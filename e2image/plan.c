@@ -171,6 +171,8 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 		goto out;
 	}
 	ok = finish_map(p, c.map);
+	p->sum.inodes_scanned = c.stats.inodes_scanned;
+	p->sum.orphans = c.stats.orphans;
 out:
 	flush_readahead(p);
 	capture_free(&c);

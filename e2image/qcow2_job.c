@@ -28,17 +28,6 @@ struct qjob {
 	const char *name;
 };
 
-static unsigned log2u(uint64_t v)
-{
-	unsigned b = 0;
-
-	while (v > 1) {
-		v >>= 1;
-		b++;
-	}
-	return b;
-}
-
 /* Pass 1: the captured blocks that hold something. */
 static int probe(struct qjob *q)
 {
@@ -106,9 +95,9 @@ static int plan_layout(struct qjob *q)
 	enum qcow2_plan_result r;
 
 	if (o->cluster_size)
-		cb = log2u(o->cluster_size);
+		cb = qcow2_log2(o->cluster_size);
 	else
-		cb = qcow2_pick_cluster_bits(size, log2u(q->p.fs->blocksize));
+		cb = qcow2_pick_cluster_bits(size, qcow2_log2(q->p.fs->blocksize));
 	if (!cb) {
 		msg_plain(_("%s is too large for a qcow2 image qemu can open"), o->device);
 		return 0;
@@ -175,6 +164,10 @@ static int write_image(struct qjob *q)
 			fputc('\n', stderr);
 		q->out->ops->abort(q->out);
 		msg_err(err, "%s", p->err.what);
+		if (p->kind == SINK_NEW_FILE)
+			msg_plain(_("no image was written to %s"), o->image);
+		else
+			msg_plain(_("%s is incomplete: the qcow2 image was cut short"), q->name);
 		return 0;
 	}
 	progress_done(&p->prog, p->tables.captured);

@@ -116,8 +116,11 @@ static int copy(struct raw_job *j)
 	if (err) {
 		j->sink->ops->abort(j->sink);
 		msg_err(err, "%s", p->err.what);
-		/* An output updated in place keeps what was written: say so. */
-		if (p->kind != SINK_NEW_FILE && !p->o->dry_run)
+		/* A new file is removed; one updated in place keeps what was
+		 * written: say which. */
+		if (p->kind == SINK_NEW_FILE && !p->o->dry_run)
+			msg_plain(_("no image was written to %s"), p->o->image);
+		else if (!p->o->dry_run)
 			msg_plain(_("%s is incomplete: %llu of %llu blocks were written before the failure"),
 				  strcmp(p->o->image, "-") ? p->o->image : "stdout",
 				  (unsigned long long)j->sink->written,

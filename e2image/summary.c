@@ -27,6 +27,9 @@ void print_summary(const struct summary *s, const char *source,
 		if (s->per_class[c])
 			fprintf(stderr, "  %-20s %12llu\n", block_class_name(c),
 				(unsigned long long)s->per_class[c]);
+	fprintf(stderr, _("  %llu inodes scanned, %llu unlinked orphans kept\n"),
+		(unsigned long long)s->inodes_scanned,
+		(unsigned long long)s->orphans);
 	fprintf(stderr, _("  finding the blocks took %.3f s, copying them %.3f s\n"),
 		s->t_capture, s->t_copy);
 }

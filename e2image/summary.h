@@ -11,6 +11,7 @@ struct summary {
 	uint64_t per_class[BC_COUNT];
 	unsigned blocksize;
 	double t_capture, t_copy;   /* seconds */
+	uint64_t inodes_scanned, orphans;
 };
 
 /* Adds a finished block map's figures. */

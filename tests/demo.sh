@@ -55,7 +55,7 @@ mkdir -p "$TREE/etc" "$TREE/home/alice/notes" "$TREE/home/bob" \
 printf 'demo-host\n' >"$TREE/etc/hostname"
 printf 'alice:x:1000:1000::/home/alice:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n' \
 	>"$TREE/etc/passwd"
-printf 'Remember to back up the metadata.\n' >"$TREE/home/alice/notes/todo.txt"
+printf 'Remember to back up the metadata.\n' >"$TREE/home/alice/notes/reminder.txt"
 printf 'hello from bob\n' >"$TREE/home/bob/hello.txt"
 i=0
 while [ $i -lt 200 ]; do

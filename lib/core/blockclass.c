@@ -17,7 +17,6 @@ const char *block_class_name(enum block_class c)
 		[BC_JOURNAL] = "journal",
 		[BC_QUOTA] = "quota",
 		[BC_ORPHAN_FILE] = "orphan file",
-		[BC_ORPHAN_META] = "orphan inodes",
 		[BC_DATA] = "file data",
 		[BC_SPECIAL] = "special inodes",
 	};

@@ -17,7 +17,6 @@ enum block_class {
 	BC_JOURNAL,
 	BC_QUOTA,
 	BC_ORPHAN_FILE,
-	BC_ORPHAN_META,
 	BC_DATA,
 	BC_SPECIAL,        /* a block map on a device, fifo or socket inode */
 	BC_COUNT

@@ -18,7 +18,6 @@ struct capture_opts {
 
 struct capture_stats {
 	uint64_t inodes_scanned;
-	uint64_t inodes_walked;
 	uint64_t orphans;       /* unlinked inodes still owning blocks */
 };
 

@@ -211,7 +211,6 @@ errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
 		return walk_inode(c, ino, inode, BC_SPECIAL);
 	if (!ext2fs_inode_has_valid_blocks2(fs, inode))
 		return 0;
-	c->stats.inodes_walked++;
 	if (LINUX_S_ISDIR(inode->i_mode))
 		return walk_inode(c, ino, inode, BC_DIRECTORY);
 	if (LINUX_S_ISLNK(inode->i_mode))

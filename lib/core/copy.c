@@ -400,7 +400,8 @@ static errcode_t consume(struct engine *e)
 		pthread_mutex_unlock(&e->lock);
 
 		if (e->o->stop && *e->o->stop)
-			return e2i_seterr(e->err, EINTR, _("while copying blocks"));
+			return e2i_seterr(e->err, EINTR, _("while copying blocks of %s"),
+					  e->src->path);
 		for (i = 0; i < s->nsegs; i++) {
 			err = emit_seg(e, s, &s->segs[i]);
 			if (s->segs[i].mapped)

@@ -13,6 +13,17 @@ static uint64_t l1_entries(uint64_t size, unsigned cb)
 	return div_up(size, (uint64_t)1 << (2 * cb - 3));
 }
 
+unsigned qcow2_log2(uint64_t v)
+{
+	unsigned b = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		b++;
+	}
+	return b;
+}
+
 unsigned qcow2_pick_cluster_bits(uint64_t size, unsigned min_bits)
 {
 	unsigned cb = min_bits < QCOW2_MIN_CLUSTER_BITS ? QCOW2_MIN_CLUSTER_BITS

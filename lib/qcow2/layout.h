@@ -43,6 +43,8 @@ enum qcow2_plan_result {
 /* The smallest cluster_bits >= min_bits whose L1 table qemu accepts for a
  * disk of this size, or 0 when even 2 MiB clusters are too small. */
 unsigned qcow2_pick_cluster_bits(uint64_t size, unsigned min_bits);
+/* log2 of a power of two (cluster and block sizes). */
+unsigned qcow2_log2(uint64_t v);
 enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
 				       unsigned cluster_bits, uint32_t version,
 				       const struct qcow2_run *runs, size_t nruns);

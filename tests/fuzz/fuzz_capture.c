@@ -62,23 +62,12 @@ static int discard(void *arg, uint64_t at, const void *buf, uint64_t n)
 	return 0;
 }
 
-static unsigned log2u(uint64_t v)
-{
-	unsigned b = 0;
-
-	while (v > 1) {
-		v >>= 1;
-		b++;
-	}
-	return b;
-}
-
 /* The captured runs as qcow2 clusters, then the metadata of that layout. */
 static void qcow2_out(ext2_filsys fs, const struct blockmap *m)
 {
 	uint64_t bs = fs->blocksize;
 	uint64_t size = ext2fs_blocks_count(fs->super) * bs;
-	unsigned cb = qcow2_pick_cluster_bits(size, log2u(bs));
+	unsigned cb = qcow2_pick_cluster_bits(size, qcow2_log2(bs));
 	struct qcow2_run *runs;
 	struct qcow2_plan plan;
 	struct emitted em;
