@@ -95,6 +95,7 @@ static int copy(struct raw_job *j)
 	errcode_t err;
 
 	co.reverse = p->o->move && p->o->dest_offset > p->o->src_offset;
+	co.aliased = p->o->move;
 	co.keep_out = p->split ? &p->tables : NULL;
 	co.warn = &p->warn;
 	co.stop = p->stop;

@@ -175,7 +175,7 @@ static errcode_t fill_seg(struct engine *e, struct slot *s, struct seg *g)
 				kind[i] = B_ZERO;
 		return 0;
 	}
-	if (!g->bridged && g->n * bs >= MAP_MIN_BYTES)
+	if (!g->bridged && !e->o->aliased && g->n * bs >= MAP_MIN_BYTES)
 		g->mapped = source_mapped(e->src, g->blk, g->n);
 	if (g->mapped) {
 		buf = (char *)g->mapped; /* only read below: no gap blocks */

@@ -15,6 +15,10 @@ struct copy_opts {
 	/* In-place move to a higher offset: last block first, so nothing is
 	 * overwritten before it has been read. */
 	int reverse;
+	/* The output is the source itself (an in-place move): blocks are
+	 * always read into private buffers, never written from the source's
+	 * mapping, whose pages the writes themselves would change. */
+	int aliased;
 	/* Unreadable source blocks are reported here and zero-filled (NULL:
 	 * a read error is fatal). */
 	struct e2i_warnings *warn;
