@@ -4,6 +4,7 @@
  */
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <et/com_err.h>
 #include <ext2fs/ext2_err.h>
 #include "config.h"
@@ -24,7 +25,8 @@ static int not_yet(const char *what)
 int main(int argc, char **argv)
 {
 	struct options o;
-	volatile sig_atomic_t *stop;
+	e2i_stop *stop;
+	int rc;
 
 	setlocale(LC_ALL, "");
 	bindtextdomain(E2I_TEXTDOMAIN, LOCALEDIR);
@@ -47,8 +49,17 @@ int main(int argc, char **argv)
 		return not_yet(_("the legacy e2image format (neither -r nor -Q)"));
 	stop = signals_install(o.move);
 	if (o.qcow2)
-		return run_qcow2(&o, stop);
-	if (input_is_qcow2(o.device))
-		return run_qcow2_to_raw(&o, stop);
-	return run_raw(&o, stop);
+		rc = run_qcow2(&o, stop);
+	else if (input_is_qcow2(o.device))
+		rc = run_qcow2_to_raw(&o, stop);
+	else
+		rc = run_raw(&o, stop);
+	/* Whatever the job managed, a stopped run ends as the signal asked
+	 * (its cleanup is done): never with status 0. */
+	if (*stop) {
+		msg_plain(_("stopped by signal %d (%s)"), (int)*stop,
+			  strsignal((int)*stop));
+		signals_die((int)*stop);
+	}
+	return rc;
 }

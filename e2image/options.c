@@ -62,7 +62,8 @@ void usage(int to_stdout)
 		"\n"
 		"An image file of '-' means standard output. Exit status: 0 success, 1 failure\n"
 		"(no image), 2 image written but incomplete: the source is damaged or has\n"
-		"unreadable blocks, reported above.\n"),
+		"unreadable or missing blocks, reported above. SIGINT, SIGTERM and SIGHUP\n"
+		"stop the run, clean up, and end it by the same signal (status 130, 143, 129).\n"),
 	      f);
 }
 

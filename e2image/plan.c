@@ -78,7 +78,7 @@ static void print_warning(void *arg, const char *msg)
 }
 
 int plan_open(struct plan *p, const struct options *o,
-	      volatile sig_atomic_t *stop)
+	      e2i_stop *stop)
 {
 	struct sink_params sp = { 0 };
 
@@ -101,12 +101,11 @@ int plan_open(struct plan *p, const struct options *o,
 	sp.err = &p->err;
 	if (sink_kind_for(&sp, &p->kind, &p->is_blockdev) ||
 	    source_open(&p->src, o->device, o->src_offset, p->fs->blocksize,
-			&p->err)) {
+			stop, &p->err)) {
 		msg_err(p->err.code, "%s", p->err.what);
 		return 0;
 	}
-	init_map(p, &p->tables);
-	init_map(p, &p->scanned);
+	init_map(p, &p->blocks);
 	p->ra_budget = EARLY_READAHEAD_BYTES;
 	p->sum.blocksize = p->fs->blocksize;
 	return 1;
@@ -132,8 +131,44 @@ static int finish_map(struct plan *p, struct blockmap *m)
 	return !err;
 }
 
-int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
-		 void *arg)
+/*
+ * Captured blocks the source does not have: the filesystem claims more
+ * blocks than the file or device holds (a truncated image, a shrunk
+ * partition). They read as zeros in the copy; here they are reported, as
+ * one range.
+ */
+static int report_past_end(struct plan *p)
+{
+	const struct blockmap *m = &p->blocks;
+	uint64_t end = p->src.end_blk, n = 0, first = UINT64_MAX, last = 0;
+	size_t i;
+
+	for (i = 0; i < m->nruns; i++) {
+		const struct bm_run *r = &m->runs[i];
+		uint64_t s = r->start > end ? r->start : end;
+
+		if (r->start + r->len <= end)
+			continue;
+		n += r->start + r->len - s;
+		if (s < first)
+			first = s;
+		last = r->start + r->len - 1;
+	}
+	if (!n)
+		return 1;
+	if (!warn_n(&p->warn, WARN_BLOCK, n, 1,
+		    _("%s ends at block %llu (%llu bytes): %llu captured blocks between %llu and %llu lie past its end and are zero-filled in the image"),
+		    p->o->device, (unsigned long long)end,
+		    (unsigned long long)p->src.size, (unsigned long long)n,
+		    (unsigned long long)first, (unsigned long long)last))
+		return 1;
+	msg_plain(_("%s ends at block %llu: %llu captured blocks between %llu and %llu lie past its end"),
+		  p->o->device, (unsigned long long)end, (unsigned long long)n,
+		  (unsigned long long)first, (unsigned long long)last);
+	return 0;
+}
+
+int plan_capture(struct plan *p)
 {
 	/* A device gets whole inode tables: stale bytes there are not zeros. */
 	struct capture_opts co = { p->o->all_data,
@@ -144,7 +179,7 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 	errcode_t err;
 	int ok = 0;
 
-	err = capture_init(&c, p->fs, &co, &p->tables, &p->warn);
+	err = capture_init(&c, p->fs, &co, &p->blocks, &p->warn);
 	if (err) {
 		msg_err(err, _("while allocating buffers for %s"), p->o->device);
 		return 0;
@@ -155,13 +190,6 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 		capture_failed(p, &c, err);
 		goto out;
 	}
-	if (after_tables) {
-		flush_readahead(p);
-		if (!finish_map(p, &p->tables) || !after_tables(p, arg))
-			goto out;
-		p->split = 1;
-		c.map = &p->scanned;
-	}
 	progress_scanning(&p->prog);
 	err = capture_inodes(&c);
 	if (!err)
@@ -170,7 +198,7 @@ int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
 		capture_failed(p, &c, err);
 		goto out;
 	}
-	ok = finish_map(p, c.map);
+	ok = finish_map(p, c.map) && report_past_end(p);
 	p->sum.inodes_scanned = c.stats.inodes_scanned;
 	p->sum.orphans = c.stats.orphans;
 out:
@@ -182,7 +210,7 @@ out:
 
 uint64_t plan_marks(const struct plan *p)
 {
-	return p->tables.marks + p->scanned.marks;
+	return p->blocks.marks;
 }
 
 int plan_status(struct plan *p, int ok)
@@ -194,7 +222,7 @@ int plan_status(struct plan *p, int ok)
 	if (!warn_total(w))
 		return 0;
 	msg_plain(_("warning: the image of %s is incomplete: %llu damaged inodes, "
-		    "%llu damaged groups, %llu unreadable blocks (zero-filled), "
+		    "%llu damaged groups, %llu unreadable or missing blocks (zero-filled), "
 		    "%llu other problems; see the warnings above"),
 		  p->o->device, (unsigned long long)w->count[WARN_INODE],
 		  (unsigned long long)w->count[WARN_GROUP],
@@ -207,8 +235,7 @@ void plan_close(struct plan *p)
 {
 	warn_destroy(&p->warn);
 	source_close(&p->src);
-	blockmap_free(&p->tables);
-	blockmap_free(&p->scanned);
+	blockmap_free(&p->blocks);
 	if (p->fs)
 		ext2fs_close_free(&p->fs);
 }

@@ -5,7 +5,7 @@
 #ifndef E2I_PLAN_H
 #define E2I_PLAN_H
 
-#include <signal.h>
+#include "stop.h"
 #include "blockmap.h"
 #include "capture.h"
 #include "options.h"
@@ -17,14 +17,11 @@
 
 struct plan {
 	const struct options *o;
-	volatile sig_atomic_t *stop;
+	e2i_stop *stop;
 	ext2_filsys fs;
 	struct source src;
-	/* The fixed tables; everything, unless a job splits the capture. */
-	struct blockmap tables;
-	/* What the inode scan found, when the job asked for a split. */
-	struct blockmap scanned;
-	int split;
+	/* Every block worth keeping. */
+	struct blockmap blocks;
 	enum sink_kind kind;   /* what the output path is now */
 	int is_blockdev;
 	struct progress prog;
@@ -38,12 +35,9 @@ struct plan {
 /* Refusals, mount check, opening the filesystem and the source. Prints its
  * own messages; returns 1 on success. */
 int plan_open(struct plan *p, const struct options *o,
-	      volatile sig_atomic_t *stop);
-/* Finds the blocks. When after_tables is given, the fixed tables are
- * finished first and handed to it while the scan goes on into p->scanned;
- * it returns 0 to stop. */
-int plan_capture(struct plan *p, int (*after_tables)(struct plan *p, void *arg),
-		 void *arg);
+	      e2i_stop *stop);
+/* Finds the blocks. */
+int plan_capture(struct plan *p);
 /* Total blocks marked, as e2fsprogs counts them (its progress total). */
 uint64_t plan_marks(const struct plan *p);
 /* The exit status: 1 when the job failed, 2 when it wrote an image with

@@ -47,7 +47,7 @@ static int probe(struct qjob *q)
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
-	err = copy_runs(&p->tables, &p->src, s, &co, &p->err);
+	err = copy_runs(&p->blocks, &p->src, s, &co, &p->err);
 	s->ops->destroy(s);
 	if (!err)
 		err = blockmap_finish(&q->nonzero);
@@ -117,7 +117,8 @@ static int plan_layout(struct qjob *q)
 static int emit(void *arg, uint64_t at, const void *buf, uint64_t n)
 {
 	struct qjob *q = arg;
-	errcode_t err = q->out->ops->write(q->out, at, n, buf);
+	errcode_t err = stopped(q->p.stop) ? EINTR :
+			q->out->ops->write(q->out, at, n, buf);
 
 	return err ? (int)err : 0;
 }
@@ -137,6 +138,7 @@ static int write_image(struct qjob *q)
 	sp.fs_blocks = q->layout.total;
 	sp.err = &p->err;
 	sp.no_fsync = o->no_fsync;
+	sp.stop = p->stop;
 	err = sink_open(&sp, &q->out);
 	if (err) {
 		msg_err(err, "%s", p->err.what);
@@ -170,11 +172,11 @@ static int write_image(struct qjob *q)
 			msg_plain(_("%s is incomplete: the qcow2 image was cut short"), q->name);
 		return 0;
 	}
-	progress_done(&p->prog, p->tables.captured);
+	progress_done(&p->prog, p->blocks.captured);
 	return 1;
 }
 
-int run_qcow2(const struct options *o, volatile sig_atomic_t *stop)
+int run_qcow2(const struct options *o, e2i_stop *stop)
 {
 	struct qjob q;
 	double t0;
@@ -182,12 +184,12 @@ int run_qcow2(const struct options *o, volatile sig_atomic_t *stop)
 
 	memset(&q, 0, sizeof(q));
 	q.name = strcmp(o->image, "-") == 0 ? "stdout" : o->image;
-	ok = plan_open(&q.p, o, stop) && plan_capture(&q.p, NULL, NULL);
+	ok = plan_open(&q.p, o, stop) && plan_capture(&q.p);
 	t0 = now_seconds();
 	ok = ok && probe(&q) && plan_layout(&q) && write_image(&q);
 	q.p.sum.t_copy = now_seconds() - t0;
 	if (ok && o->verbose) {
-		summary_add(&q.p.sum, &q.p.tables);
+		summary_add(&q.p.sum, &q.p.blocks);
 		print_summary(&q.p.sum, o->device, o->image);
 		fprintf(stderr, _("  qcow2 v%u, %llu-byte clusters: %llu data clusters, %llu L2 tables, %llu clusters in all\n"),
 			q.layout.version, (unsigned long long)q.layout.cluster_size,

@@ -2,10 +2,10 @@
 #ifndef E2I_QCOW2_JOB_H
 #define E2I_QCOW2_JOB_H
 
-#include <signal.h>
+#include "stop.h"
 #include "options.h"
 
 /* Returns the exit status. */
-int run_qcow2(const struct options *o, volatile sig_atomic_t *stop);
+int run_qcow2(const struct options *o, e2i_stop *stop);
 
 #endif

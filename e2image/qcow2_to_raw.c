@@ -21,7 +21,7 @@
 
 struct q2r {
 	const struct options *o;
-	volatile sig_atomic_t *stop;
+	e2i_stop *stop;
 	struct sink *sink;
 	struct progress prog;
 	struct e2i_error err;
@@ -114,6 +114,7 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 	sp.dry_run = o->dry_run;
 	sp.err = &q->err;
 	sp.no_fsync = o->no_fsync;
+	sp.stop = q->stop;
 	err = sink_open(&sp, &q->sink);
 	if (err) {
 		msg_err(err, "%s", q->err.what);
@@ -174,7 +175,7 @@ static int run(struct q2r *q)
 	return ok;
 }
 
-int run_qcow2_to_raw(const struct options *o, volatile sig_atomic_t *stop)
+int run_qcow2_to_raw(const struct options *o, e2i_stop *stop)
 {
 	struct q2r q;
 	int ok;

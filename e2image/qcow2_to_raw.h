@@ -2,7 +2,7 @@
 #ifndef E2I_QCOW2_TO_RAW_H
 #define E2I_QCOW2_TO_RAW_H
 
-#include <signal.h>
+#include "stop.h"
 #include "options.h"
 
 /* True when the first bytes of path are the qcow2 magic; false when they
@@ -10,6 +10,6 @@
 int input_is_qcow2(const char *path);
 
 /* Returns the exit status. */
-int run_qcow2_to_raw(const struct options *o, volatile sig_atomic_t *stop);
+int run_qcow2_to_raw(const struct options *o, e2i_stop *stop);
 
 #endif

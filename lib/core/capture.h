@@ -5,7 +5,7 @@
 #ifndef E2I_CAPTURE_H
 #define E2I_CAPTURE_H
 
-#include <signal.h>
+#include "stop.h"
 #include <ext2fs/ext2fs.h>
 #include "blockmap.h"
 #include "warn.h"
@@ -41,7 +41,7 @@ struct capture {
 	 * problem is fatal). */
 	struct e2i_warnings *warn;
 	/* Set by a signal handler: the scan stops at the next inode. */
-	volatile sig_atomic_t *stop;
+	e2i_stop *stop;
 	/* Why the last capture_inode() failed, when not a libext2fs error. */
 	const char *why;
 	char *block_buf; /* scratch for libext2fs iterators */

@@ -1,4 +1,5 @@
 /* The blocks one inode contributes, by the rules of its type. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <et/com_err.h>
@@ -87,6 +88,11 @@ static int walk_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	int cl = blockcnt < 0 ? w->meta_class : w->data_class;
 
 	(void)fs; (void)ref_blk; (void)ref_offset;
+	/* One damaged inode can name millions of blocks: a stop ends it. */
+	if (stopped(w->c->stop)) {
+		w->err = EINTR;
+		return BLOCK_ABORT;
+	}
 	if (++w->seen > w->limit) {
 		w->c->why = N_("more block references than the inode can own");
 		w->err = EXT2_ET_BAD_BLOCK_NUM;
@@ -132,6 +138,10 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 			break;
 		}
 		op = EXT2_EXTENT_NEXT;
+		if (stopped(w->c->stop)) {
+			err = EINTR;
+			break;
+		}
 		if (++w->seen > w->limit) {
 			w->c->why = N_("more extents than the inode can own");
 			err = EXT2_ET_BAD_BLOCK_NUM;
@@ -233,7 +243,7 @@ errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 	errcode_t err = capture_inode(c, ino, inode);
 	char past[96] = "";
 
-	if (err == EXT2_ET_NO_MEMORY || err == ENOMEM || !c->warn)
+	if (err == EXT2_ET_NO_MEMORY || err == ENOMEM || err == EINTR || !c->warn)
 		return err;
 	oor = c->map->out_of_range - oor;
 	if (!err && !oor)

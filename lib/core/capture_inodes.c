@@ -50,7 +50,11 @@ static errcode_t salvage_group(struct capture *c, dgrp_t g, ext2_ino_t done)
 
 		if (b == last_bad)
 			continue;
+		if (stopped(c->stop))
+			return EINTR;
 		err = ext2fs_read_inode(fs, ino, &inode);
+		if (err && stopped(c->stop))
+			return EINTR;
 		if (err) {
 			ext2_ino_t lo = first + (ino - first) / ipb * ipb;
 
@@ -94,7 +98,7 @@ errcode_t capture_inodes(struct capture *c)
 	ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE, 0);
 	ext2fs_set_inode_callback(scan, next_group, &pos);
 	for (;;) {
-		if (c->stop && *c->stop) {
+		if (stopped(c->stop)) {
 			err = EINTR;
 			c->err = (struct capture_error){ err, N_("while scanning the inodes"), 0 };
 			break;
@@ -102,6 +106,8 @@ errcode_t capture_inodes(struct capture *c)
 		err = ext2fs_get_next_inode(scan, &ino, &inode);
 		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
 			continue;
+		if (err && stopped(c->stop))
+			continue; /* a read ended by the stop signal: not damage */
 		if (err) {
 			dgrp_t g = pos.group;
 

@@ -4,6 +4,7 @@
  * its image reports corruption the filesystem does not have; we keep their
  * mapping blocks.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <et/com_err.h>
 #include "capture.h"
@@ -159,7 +160,9 @@ static errcode_t orphan_file(struct capture *c)
 static errcode_t orphan_problem(struct capture *c, errcode_t err,
 				const char *doing)
 {
-	if (!err || err == EXT2_ET_NO_MEMORY)
+	if (err && stopped(c->stop))
+		err = EINTR;
+	if (!err || err == EXT2_ET_NO_MEMORY || err == EINTR)
 		goto fatal;
 	if (c->warn && !warn(c->warn, WARN_OTHER, 1, _("%s %s; orphans may be missing"),
 			     error_message(err), _(doing)))

@@ -1,17 +1,17 @@
 /*
- * Two threads share the copy: a reader fills a small ring of buffers (pread,
- * hole check, zero scan) while the caller's thread hands them to the sink,
- * in order. On two cores the kernel's copy into our buffers and its copy
- * into the output's page cache overlap instead of adding up.
- *
- * A buffer holds segments: runs of the block map, packed until it is full,
- * so thousands of one-block directory runs cost a few hand-offs, not one
+ * The copy runs on the caller's thread: a buffer is packed with segments
+ * (runs of the block map, until it is full), read, then handed to the sink.
+ * Thousands of one-block directory runs cost a few hand-offs, not one
  * each. Where the output reads zeros between captured blocks anyway (a new
  * file, a stream), runs a few blocks apart share a segment: one pread and
  * one write cover both, the blocks between them written as zeros.
+ *
+ * One thread does both the reads and the writes, so a stop signal
+ * interrupts whichever of them is blocked (a hung source, a stalled pipe),
+ * and a loaded or one-core machine pays no hand-offs between threads; the
+ * kernel's readahead keeps the disk busy meanwhile.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <et/com_err.h>
@@ -19,7 +19,6 @@
 #include "nls.h"
 
 #define CHUNK_BYTES (4u << 20)
-#define NSLOTS 4
 #define MAX_SEGS 1024
 #define READAHEAD_BYTES (64u << 20)
 /* Largest gap between captured blocks that one segment bridges. */
@@ -79,17 +78,8 @@ struct engine {
 	struct e2i_error *err;
 	uint64_t chunk_blocks;
 	unsigned bridge;       /* gap blocks a segment may bridge */
-
-	pthread_mutex_t lock;
-	pthread_cond_t filled, emptied;
-	struct slot slots[NSLOTS];
-	unsigned head, count;  /* ring: next to write, how many filled */
-	int reader_done;       /* no more slots will come */
-	errcode_t reader_err;
-	int writer_failed;     /* the reader stops early */
-
-	/* Reader only. */
-	struct slot *cur;      /* being packed */
+	struct slot slot;      /* the one buffer, packed, read, written */
+	uint64_t done;         /* captured blocks written */
 	size_t ra_run;
 	uint64_t ra_next, ra_issued, read_done;
 };
@@ -145,6 +135,9 @@ static errcode_t read_each(struct engine *e, uint64_t blk, uint64_t n,
 		err = source_try_read(e->src, blk + i, 1, buf + i * bs);
 		if (!err)
 			continue;
+		if (err == EINTR && stopped(e->o->stop))
+			return e2i_seterr(e->err, err, _("while reading %s"),
+					  e->src->path);
 		if (!e->o->warn ||
 		    warn(e->o->warn, WARN_BLOCK, 1,
 			 _("block %llu: %s while reading %s; zero-filled in the image"),
@@ -152,7 +145,9 @@ static errcode_t read_each(struct engine *e, uint64_t blk, uint64_t n,
 			 e->src->path))
 			return e2i_seterr(e->err, err, _("while reading block %llu of %s"),
 					  (unsigned long long)(blk + i), e->src->path);
-		memset(buf + i * bs, 0, bs);
+		/* A short read keeps what it got, as e2fsprogs does. */
+		if (err != EXT2_ET_SHORT_READ)
+			memset(buf + i * bs, 0, bs);
 	}
 	return 0;
 }
@@ -163,178 +158,42 @@ static errcode_t fill_seg(struct engine *e, struct slot *s, struct seg *g)
 	size_t bs = e->sink->blocksize;
 	char *buf = s->buf + g->at * bs;
 	unsigned char *kind = s->kind + g->at;
-	uint64_t i;
+	uint64_t i, n = g->n;
 	errcode_t err;
 
 	g->mapped = NULL;
-	if (source_is_hole(e->src, g->blk, g->n)) {
-		/* Nothing to read: zeros, which a sparse output leaves as holes. */
-		memset(buf, 0, g->n * bs);
-		for (i = 0; i < g->n; i++)
+	/* Blocks past the end of the source (the plan has reported them)
+	 * read as zeros, like holes: only what comes before them is read. */
+	if (g->blk + n > e->src->end_blk)
+		n = g->blk < e->src->end_blk ? e->src->end_blk - g->blk : 0;
+	if (n < g->n || source_is_hole(e->src, g->blk, n)) {
+		if (n == g->n)
+			n = 0;
+		memset(buf + n * bs, 0, (g->n - n) * bs);
+		for (i = n; i < g->n; i++)
 			if (kind[i] != B_GAP)
 				kind[i] = B_ZERO;
-		return 0;
 	}
-	if (!g->bridged && !e->o->aliased && g->n * bs >= MAP_MIN_BYTES)
-		g->mapped = source_mapped(e->src, g->blk, g->n);
+	if (n && n == g->n && !g->bridged && !e->o->aliased &&
+	    n * bs >= MAP_MIN_BYTES)
+		g->mapped = source_mapped(e->src, g->blk, n);
 	if (g->mapped) {
 		buf = (char *)g->mapped; /* only read below: no gap blocks */
-	} else if (source_try_read(e->src, g->blk, g->n, buf)) {
-		err = read_each(e, g->blk, g->n, buf, kind);
+	} else if (n && (err = source_try_read(e->src, g->blk, n, buf))) {
+		if (err == EINTR && stopped(e->o->stop))
+			return e2i_seterr(e->err, err, _("while reading %s"),
+					  e->src->path);
+		err = read_each(e, g->blk, n, buf, kind);
 		if (err)
 			return err;
 	}
-	for (i = 0; i < g->n; i++) {
+	for (i = 0; i < n; i++) {
 		if (kind[i] == B_GAP)
 			memset(buf + i * bs, 0, bs);
 		else if (e->sink->holes_read_zero && is_zero(buf + i * bs, bs))
 			kind[i] = B_ZERO;
 	}
 	return 0;
-}
-
-static struct slot *take_free_slot(struct engine *e)
-{
-	struct slot *s;
-
-	pthread_mutex_lock(&e->lock);
-	while (e->count == NSLOTS && !e->writer_failed)
-		pthread_cond_wait(&e->emptied, &e->lock);
-	s = e->writer_failed ? NULL : &e->slots[(e->head + e->count) % NSLOTS];
-	pthread_mutex_unlock(&e->lock);
-	if (s) {
-		s->nsegs = 0;
-		s->used = 0;
-		s->captured = 0;
-	}
-	return s;
-}
-
-/* Reads the packed slot and hands it to the writer. */
-static errcode_t ship(struct engine *e)
-{
-	struct slot *s = e->cur;
-	errcode_t err;
-	size_t i;
-
-	e->cur = NULL;
-	if (!s || !s->nsegs)
-		return 0;
-	readahead(e);
-	for (i = 0; i < s->nsegs; i++)
-		if ((err = fill_seg(e, s, &s->segs[i])))
-			return err;
-	e->read_done += s->used;
-	pthread_mutex_lock(&e->lock);
-	e->count++;
-	pthread_cond_signal(&e->filled);
-	pthread_mutex_unlock(&e->lock);
-	return 0;
-}
-
-/* True when [start, end) holds a block of m's runs. */
-static int touches(const struct blockmap *m, uint64_t start, uint64_t end)
-{
-	size_t lo = 0, hi = m ? m->nruns : 0;
-
-	while (lo < hi) { /* first run that ends after start */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->runs[mid].start + m->runs[mid].len <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return m && lo < m->nruns && m->runs[lo].start < end;
-}
-
-/* How many gap blocks join blk to the slot's last segment, or -1. */
-static int64_t join_gap(const struct engine *e, const struct slot *s,
-			uint64_t blk)
-{
-	const struct seg *last = s->nsegs ? &s->segs[s->nsegs - 1] : NULL;
-	uint64_t end = last ? last->blk + last->n : 0;
-
-	if (!last || blk < end || blk - end > e->bridge ||
-	    (blk > end && touches(e->o->keep_out, end, blk)))
-		return -1;
-	return (int64_t)(blk - end);
-}
-
-/* Adds blocks [blk, blk + n) to the slot being packed (n <= chunk). */
-static errcode_t pack(struct engine *e, uint64_t blk, uint64_t n)
-{
-	struct slot *s = e->cur;
-	int64_t gap;
-	errcode_t err;
-
-	if (s) {
-		gap = join_gap(e, s, blk);
-		if (s->used + (gap > 0 ? (uint64_t)gap : 0) + n > e->chunk_blocks ||
-		    (gap < 0 && s->nsegs == MAX_SEGS)) {
-			if ((err = ship(e)))
-				return err;
-			s = NULL;
-		}
-	}
-	if (!s && !(s = e->cur = take_free_slot(e)))
-		return ECANCELED;
-	gap = join_gap(e, s, blk);
-	if (gap >= 0) {
-		memset(s->kind + s->used, B_GAP, (size_t)gap);
-		s->used += (uint64_t)gap;
-		s->segs[s->nsegs - 1].n += (uint64_t)gap + n;
-		s->segs[s->nsegs - 1].bridged |= gap > 0;
-	} else {
-		struct seg *g = &s->segs[s->nsegs++];
-
-		g->blk = blk;
-		g->n = n;
-		g->at = s->used;
-		g->bridged = 0;
-	}
-	memset(s->kind + s->used, B_DATA, n);
-	s->used += n;
-	s->captured += n;
-	return 0;
-}
-
-static void *reader(void *arg)
-{
-	struct engine *e = arg;
-	const struct blockmap *m = e->m;
-	errcode_t err = 0;
-	size_t i;
-
-	for (i = 0; !err && i < m->nruns; i++) {
-		const struct bm_run *r = &m->runs[e->o->reverse ? m->nruns - 1 - i : i];
-		uint64_t done = 0;
-
-		while (!err && done < r->len) {
-			uint64_t n = r->len - done;
-
-			if (n > e->chunk_blocks)
-				n = e->chunk_blocks;
-			/* In a move to the right, the end of a run goes first;
-			 * one chunk a slot, so the order is exact. */
-			if (e->o->reverse) {
-				err = pack(e, r->start + r->len - done - n, n);
-				if (!err)
-					err = ship(e);
-			} else {
-				err = pack(e, r->start + done, n);
-			}
-			done += n;
-		}
-	}
-	if (!err)
-		err = ship(e);
-	pthread_mutex_lock(&e->lock);
-	e->reader_err = err;
-	e->reader_done = 1;
-	pthread_cond_signal(&e->filled);
-	pthread_mutex_unlock(&e->lock);
-	return NULL;
 }
 
 /* Writes one segment: every block where the output keeps nothing but what
@@ -378,57 +237,113 @@ static errcode_t emit_seg(struct engine *e, const struct slot *s,
 	return 0;
 }
 
-/* Writer: the caller's thread, taking slots in the order they were read. */
-static errcode_t consume(struct engine *e)
+/* Reads the packed slot, writes it, and empties it. */
+static errcode_t flush(struct engine *e)
 {
-	uint64_t done = 0;
+	struct slot *s = &e->slot;
 	errcode_t err = 0;
 	size_t i;
 
-	for (;;) {
-		struct slot *s;
-
-		pthread_mutex_lock(&e->lock);
-		while (e->count == 0 && !e->reader_done)
-			pthread_cond_wait(&e->filled, &e->lock);
-		if (e->count == 0) {
-			err = e->reader_err;
-			pthread_mutex_unlock(&e->lock);
-			return err;
-		}
-		s = &e->slots[e->head];
-		pthread_mutex_unlock(&e->lock);
-
-		if (e->o->stop && *e->o->stop)
-			return e2i_seterr(e->err, EINTR, _("while copying blocks of %s"),
-					  e->src->path);
-		for (i = 0; i < s->nsegs; i++) {
-			err = emit_seg(e, s, &s->segs[i]);
-			if (s->segs[i].mapped)
-				source_unmapped(e->src, s->segs[i].mapped, s->segs[i].n);
-			if (err)
-				return err;
-		}
-		done += s->captured;
-		if (e->o->progress)
-			e->o->progress(e->o->progress_arg, done);
-
-		pthread_mutex_lock(&e->lock);
-		e->head = (e->head + 1) % NSLOTS;
-		e->count--;
-		pthread_cond_signal(&e->emptied);
-		pthread_mutex_unlock(&e->lock);
-	}
+	if (!s->nsegs)
+		return 0;
+	if (stopped(e->o->stop))
+		return e2i_seterr(e->err, EINTR, _("while copying blocks of %s"),
+				  e->src->path);
+	readahead(e);
+	for (i = 0; !err && i < s->nsegs; i++)
+		err = fill_seg(e, s, &s->segs[i]);
+	e->read_done += s->used;
+	for (i = 0; !err && i < s->nsegs; i++)
+		err = emit_seg(e, s, &s->segs[i]);
+	/* Released even after a failure: the pages leave our memory. */
+	for (i = 0; i < s->nsegs; i++)
+		if (s->segs[i].mapped)
+			source_unmapped(e->src, s->segs[i].mapped, s->segs[i].n);
+	if (err)
+		return err;
+	e->done += s->captured;
+	if (e->o->progress)
+		e->o->progress(e->o->progress_arg, e->done);
+	s->nsegs = 0;
+	s->used = 0;
+	s->captured = 0;
+	return 0;
 }
 
-static void free_slots(struct engine *e)
+/* How many gap blocks join blk to the slot's last segment, or -1. */
+static int64_t join_gap(const struct engine *e, const struct slot *s,
+			uint64_t blk)
 {
-	int i;
+	const struct seg *last = s->nsegs ? &s->segs[s->nsegs - 1] : NULL;
+	uint64_t end = last ? last->blk + last->n : 0;
 
-	for (i = 0; i < NSLOTS; i++) {
-		free(e->slots[i].buf);
-		free(e->slots[i].kind);
+	if (!last || blk < end || blk - end > e->bridge)
+		return -1;
+	return (int64_t)(blk - end);
+}
+
+/* Adds blocks [blk, blk + n) to the slot being packed (n <= chunk). */
+static errcode_t pack(struct engine *e, uint64_t blk, uint64_t n)
+{
+	struct slot *s = &e->slot;
+	int64_t gap = join_gap(e, s, blk);
+	errcode_t err;
+
+	if (s->nsegs &&
+	    (s->used + (gap > 0 ? (uint64_t)gap : 0) + n > e->chunk_blocks ||
+	     (gap < 0 && s->nsegs == MAX_SEGS))) {
+		if ((err = flush(e)))
+			return err;
+		gap = -1;
 	}
+	if (gap >= 0) {
+		memset(s->kind + s->used, B_GAP, (size_t)gap);
+		s->used += (uint64_t)gap;
+		s->segs[s->nsegs - 1].n += (uint64_t)gap + n;
+		s->segs[s->nsegs - 1].bridged |= gap > 0;
+	} else {
+		struct seg *g = &s->segs[s->nsegs++];
+
+		g->blk = blk;
+		g->n = n;
+		g->at = s->used;
+		g->bridged = 0;
+	}
+	memset(s->kind + s->used, B_DATA, n);
+	s->used += n;
+	s->captured += n;
+	return 0;
+}
+
+/* Every run, in disk order (from the end in a move to a higher offset). */
+static errcode_t walk(struct engine *e)
+{
+	const struct blockmap *m = e->m;
+	errcode_t err = 0;
+	size_t i;
+
+	for (i = 0; !err && i < m->nruns; i++) {
+		const struct bm_run *r = &m->runs[e->o->reverse ? m->nruns - 1 - i : i];
+		uint64_t done = 0;
+
+		while (!err && done < r->len) {
+			uint64_t n = r->len - done;
+
+			if (n > e->chunk_blocks)
+				n = e->chunk_blocks;
+			/* In a move to the right, the end of a run goes first,
+			 * one chunk at a time, so the order is exact. */
+			if (e->o->reverse) {
+				err = pack(e, r->start + r->len - done - n, n);
+				if (!err)
+					err = flush(e);
+			} else {
+				err = pack(e, r->start + done, n);
+			}
+			done += n;
+		}
+	}
+	return err ? err : flush(e);
 }
 
 errcode_t copy_runs(const struct blockmap *m, struct source *src,
@@ -436,9 +351,7 @@ errcode_t copy_runs(const struct blockmap *m, struct source *src,
 		    struct e2i_error *err)
 {
 	struct engine e;
-	pthread_t tid;
 	errcode_t ret;
-	int i, rc;
 
 	memset(&e, 0, sizeof(e));
 	e.m = m;
@@ -450,33 +363,13 @@ errcode_t copy_runs(const struct blockmap *m, struct source *src,
 	if (e.chunk_blocks == 0)
 		e.chunk_blocks = 1;
 	e.bridge = (sink->gaps_read_zero && !o->reverse) ? BRIDGE_BLOCKS : 0;
-	for (i = 0; i < NSLOTS; i++) {
-		e.slots[i].buf = malloc(e.chunk_blocks * sink->blocksize);
-		e.slots[i].kind = malloc(e.chunk_blocks);
-		if (!e.slots[i].buf || !e.slots[i].kind) {
-			free_slots(&e);
-			return e2i_seterr(err, ENOMEM, _("while allocating the copy buffers"));
-		}
-	}
-	pthread_mutex_init(&e.lock, NULL);
-	pthread_cond_init(&e.filled, NULL);
-	pthread_cond_init(&e.emptied, NULL);
-	rc = pthread_create(&tid, NULL, reader, &e);
-	if (rc) {
-		ret = e2i_seterr(err, rc, _("while starting the reader thread"));
-	} else {
-		ret = consume(&e);
-		if (ret) {
-			pthread_mutex_lock(&e.lock);
-			e.writer_failed = 1;
-			pthread_cond_signal(&e.emptied);
-			pthread_mutex_unlock(&e.lock);
-		}
-		pthread_join(tid, NULL);
-	}
-	pthread_cond_destroy(&e.filled);
-	pthread_cond_destroy(&e.emptied);
-	pthread_mutex_destroy(&e.lock);
-	free_slots(&e);
+	e.slot.buf = malloc(e.chunk_blocks * sink->blocksize);
+	e.slot.kind = malloc(e.chunk_blocks);
+	if (!e.slot.buf || !e.slot.kind)
+		ret = e2i_seterr(err, ENOMEM, _("while allocating the copy buffers"));
+	else
+		ret = walk(&e);
+	free(e.slot.buf);
+	free(e.slot.kind);
 	return ret;
 }

@@ -5,7 +5,7 @@
 #ifndef E2I_COPY_H
 #define E2I_COPY_H
 
-#include <signal.h>
+#include "stop.h"
 #include "blockmap.h"
 #include "sink.h"
 #include "source.h"
@@ -22,10 +22,8 @@ struct copy_opts {
 	/* Unreadable source blocks are reported here and zero-filled (NULL:
 	 * a read error is fatal). */
 	struct e2i_warnings *warn;
-	/* Blocks another pass wrote: never bridged over with zeros. */
-	const struct blockmap *keep_out;
 	/* Set by a signal handler: stop between chunks. */
-	volatile sig_atomic_t *stop;
+	e2i_stop *stop;
 	/* Called after each chunk with the blocks done so far. */
 	void (*progress)(void *arg, uint64_t done);
 	void *progress_arg;

@@ -1,15 +1,28 @@
+/*
+ * Whole reads and writes: short transfers are continued, and EINTR is
+ * retried, unless a stop was requested: then EINTR is the answer, so a
+ * blocked pipe cannot keep a stopped job alive. (A signal that interrupts
+ * a transfer after some bytes makes it return short, not fail: the stop
+ * is checked before every call.)
+ */
 #include <errno.h>
 #include <unistd.h>
-#include "sink.h"
+#include "io_full.h"
 
-int write_full(int fd, const void *buf, size_t len)
+/* Whether to go on after r: 1 to retry (EINTR, no stop), 0 otherwise. */
+static int retry(ssize_t r, e2i_stop *stop)
+{
+	return r < 0 && errno == EINTR && !stopped(stop);
+}
+
+int write_full(int fd, const void *buf, size_t len, e2i_stop *stop)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t w = write(fd, p, len);
+		ssize_t w = stopped(stop) ? (errno = EINTR, -1) : write(fd, p, len);
 
-		if (w < 0 && errno == EINTR)
+		if (retry(w, stop))
 			continue;
 		if (w < 0)
 			return errno;
@@ -21,14 +34,16 @@ int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off,
+		e2i_stop *stop)
 {
 	const char *p = buf;
 
 	while (len) {
-		ssize_t w = pwrite(fd, p, len, (off_t)off);
+		ssize_t w = stopped(stop) ? (errno = EINTR, -1) :
+			    pwrite(fd, p, len, (off_t)off);
 
-		if (w < 0 && errno == EINTR)
+		if (retry(w, stop))
 			continue;
 		if (w < 0)
 			return errno;
@@ -41,15 +56,17 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *got)
+int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *got,
+	       e2i_stop *stop)
 {
 	char *p = buf;
 
 	*got = 0;
 	while (len) {
-		ssize_t r = pread(fd, p, len, (off_t)off);
+		ssize_t r = stopped(stop) ? (errno = EINTR, -1) :
+			    pread(fd, p, len, (off_t)off);
 
-		if (r < 0 && errno == EINTR)
+		if (retry(r, stop))
 			continue;
 		if (r < 0)
 			return errno;

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include "error.h"
+#include "io_full.h"
 
 struct sink;
 
@@ -37,6 +38,7 @@ struct sink {
 	uint64_t skipped;       /* -c: blocks found already identical */
 	uint64_t written;       /* blocks handed to the output */
 	struct e2i_error *err;
+	e2i_stop *stop;         /* a blocked write gives up when set */
 };
 
 enum sink_kind {
@@ -55,6 +57,7 @@ struct sink_params {
 	int move;               /* in-place move inside the source */
 	int no_fsync;           /* --no-fsync: do not wait for the disk */
 	struct e2i_error *err;
+	e2i_stop *stop;         /* NULL: never stops */
 };
 
 /* Decides the kind from what the path is now. */
@@ -70,9 +73,5 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out);
 errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 		       struct sink **out);
 
-/* Full writes: loop over short writes and EINTR; 0 or errno. */
-int write_full(int fd, const void *buf, size_t len);
-int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
-int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *got);
 
 #endif

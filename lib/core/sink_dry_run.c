@@ -20,7 +20,8 @@ static int unchanged(struct dry_run *d, uint64_t blk, const char *block)
 	size_t bs = d->s.blocksize, got;
 
 	if (d->cmp_fd < 0 ||
-	    pread_full(d->cmp_fd, d->cmp, bs, d->s.dest_offset + blk * bs, &got) ||
+	    pread_full(d->cmp_fd, d->cmp, bs, d->s.dest_offset + blk * bs, &got,
+		       d->s.stop) ||
 	    got != bs)
 		return 0;
 	return memcmp(d->cmp, block, bs) == 0;
@@ -85,6 +86,7 @@ errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 	d->s.dest_offset = p->dest_offset;
 	d->s.holes_read_zero = holes_read_zero;
 	d->s.err = p->err;
+	d->s.stop = p->stop;
 	d->cmp_fd = p->compare ? open(p->path, O_RDONLY | O_CLOEXEC) : -1;
 	*out = &d->s;
 	return 0;

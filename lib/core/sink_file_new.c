@@ -46,7 +46,7 @@ static errcode_t fn_write(struct sink *s, uint64_t blk, uint64_t n,
 	struct file_new *f = (struct file_new *)s;
 	uint64_t start = s->dest_offset + blk * s->blocksize;
 	uint64_t end = start + n * s->blocksize;
-	int e = pwrite_full(f->fd, buf, n * s->blocksize, start);
+	int e = pwrite_full(f->fd, buf, n * s->blocksize, start, s->stop);
 
 	if (e)
 		return e2i_seterr(s->err, e, _("while writing block %llu to %s"),
@@ -71,6 +71,9 @@ static errcode_t fn_finish(struct sink *s)
 
 	if (!f->no_fsync && fsync(f->fd) < 0)
 		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
+	/* Last chance for a stop request: nothing is under the final name yet. */
+	if (stopped(s->stop))
+		return e2i_seterr(s->err, EINTR, _("while writing %s"), f->path);
 	if (close(f->fd) < 0) {
 		f->fd = -1;
 		return e2i_seterr(s->err, errno, _("while closing %s"), f->path);
@@ -125,6 +128,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 	f->s.holes_read_zero = 1;
 	f->s.gaps_read_zero = 1;
 	f->s.err = p->err;
+	f->s.stop = p->stop;
 	f->fd = -1;
 	f->no_fsync = p->no_fsync;
 	f->path = strdup(p->path);

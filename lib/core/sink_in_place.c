@@ -29,7 +29,7 @@ static errcode_t ip_put(struct in_place *f, uint64_t blk, uint64_t n,
 {
 	struct sink *s = &f->s;
 	int e = pwrite_full(f->fd, buf, n * s->blocksize,
-			    s->dest_offset + blk * s->blocksize);
+			    s->dest_offset + blk * s->blocksize, s->stop);
 
 	if (e)
 		return e2i_seterr(s->err, e, _("while writing block %llu to %s"),
@@ -55,7 +55,8 @@ static errcode_t ip_compare_write(struct in_place *f, uint64_t blk, uint64_t n,
 		f->cmp = p;
 		f->cmp_size = len;
 	}
-	e = pread_full(f->fd, f->cmp, len, s->dest_offset + blk * bs, &got);
+	e = pread_full(f->fd, f->cmp, len, s->dest_offset + blk * bs, &got,
+		       s->stop);
 	if (e)
 		return e2i_seterr(s->err, e, _("while reading block %llu of %s"),
 				  (unsigned long long)blk, f->path);
@@ -143,6 +144,7 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 	f->s.fs_blocks = p->fs_blocks;
 	f->s.dest_offset = p->dest_offset;
 	f->s.err = p->err;
+	f->s.stop = p->stop;
 	f->is_blockdev = is_blockdev;
 	f->compare = p->compare;
 	f->no_fsync = p->no_fsync;

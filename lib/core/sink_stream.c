@@ -41,7 +41,9 @@ static errcode_t st_zeros(struct stream *t, uint64_t bytes, uint64_t blk)
 		return 0;
 	while (bytes) {
 		size_t n = bytes < ZERO_CHUNK ? bytes : ZERO_CHUNK;
-		int e = write_full(t->fd, t->zeros, n);
+		/* Terabytes of zeros can take hours: a stop ends them too. */
+		int e = stopped(t->s.stop) ? EINTR :
+			write_full(t->fd, t->zeros, n, t->s.stop);
 
 		if (e)
 			return st_fail(t, e, blk);
@@ -66,9 +68,9 @@ static errcode_t st_write(struct sink *s, uint64_t blk, uint64_t n,
 		return err;
 	if (t->sparse)
 		e = pwrite_full(t->fd, buf, n * s->blocksize,
-				t->base + blk * s->blocksize);
+				t->base + blk * s->blocksize, s->stop);
 	else
-		e = write_full(t->fd, buf, n * s->blocksize);
+		e = write_full(t->fd, buf, n * s->blocksize, s->stop);
 	if (e)
 		return st_fail(t, e, blk);
 	t->pos = blk + n;
@@ -137,6 +139,7 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 	t->s.dest_offset = p->dest_offset;
 	t->s.gaps_read_zero = 1;
 	t->s.err = p->err;
+	t->s.stop = p->stop;
 	t->name = strdup(to_stdout ? "stdout" : p->path);
 	t->zeros = calloc(1, ZERO_CHUNK);
 	t->fd = to_stdout ? STDOUT_FILENO : open(p->path, O_WRONLY | O_CLOEXEC);

@@ -5,30 +5,41 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
+#include "io_full.h"
 #include "source.h"
 #include "nls.h"
 
 errcode_t source_open(struct source *s, const char *path, uint64_t offset,
-		      unsigned blocksize, struct e2i_error *err)
+		      unsigned blocksize, e2i_stop *stop, struct e2i_error *err)
 {
 	struct stat st;
+	int sized;
 
 	s->path = path;
 	s->offset = offset;
 	s->blocksize = blocksize;
+	s->stop = stop;
 	s->err = err;
 	s->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (s->fd < 0)
 		return e2i_seterr(err, errno, _("while opening %s"), path);
-	s->seekable_holes = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode);
+	if (fstat(s->fd, &st) < 0)
+		return e2i_seterr(err, errno, _("while examining %s"), path);
+	s->seekable_holes = S_ISREG(st.st_mode);
 	s->hole_start = s->hole_end = s->data_start = s->data_end = 0;
 	s->map = NULL;
-	s->map_len = 0;
-	if (s->seekable_holes)
-		s->map_len = st.st_size;
-	else if (S_ISBLK(st.st_mode) && ioctl(s->fd, BLKGETSIZE64, &s->map_len) < 0)
-		s->map_len = 0;
+	s->size = 0;
+	sized = S_ISREG(st.st_mode) ||
+		(S_ISBLK(st.st_mode) && ioctl(s->fd, BLKGETSIZE64, &s->size) == 0);
+	if (S_ISREG(st.st_mode))
+		s->size = st.st_size;
+	/* A block partly past the end still gives what it has. */
+	s->end_blk = !sized ? UINT64_MAX :
+		     s->size <= offset ? 0 :
+		     (s->size - offset + blocksize - 1) / blocksize;
+	s->map_len = sized ? s->size : 0;
 	if (s->map_len) {
 		void *m = mmap(NULL, s->map_len, PROT_READ, MAP_SHARED, s->fd, 0);
 
@@ -73,6 +84,8 @@ int source_is_hole(struct source *s, uint64_t blk, uint64_t n)
 	uint64_t end = start + n * s->blocksize;
 	off_t r;
 
+	if (blk >= s->end_blk)
+		return 1;
 	if (!s->seekable_holes)
 		return 0;
 	if (start >= s->hole_start && end <= s->hole_end)
@@ -85,7 +98,11 @@ int source_is_hole(struct source *s, uint64_t blk, uint64_t n)
 			s->seekable_holes = 0; /* not supported here: just read */
 			return 0;
 		}
-		r = (off_t)UINT64_MAX >> 1; /* no data after start */
+		/* No data after start: a hole up to the end of the file, not
+		 * beyond (what lies beyond is missing, not zeros). */
+		r = (off_t)s->size;
+		if ((uint64_t)r <= start)
+			return 0;
 	}
 	if ((uint64_t)r > start) {
 		s->hole_start = start;
@@ -102,45 +119,18 @@ int source_is_hole(struct source *s, uint64_t blk, uint64_t n)
 	return 0;
 }
 
-/* Reads blocks; on failure *bad is the first block that failed. */
-static errcode_t read_blocks(struct source *s, uint64_t blk, uint64_t n,
-			     void *buf, uint64_t *bad)
-{
-	char *p = buf;
-	size_t left = n * s->blocksize;
-	off_t off = s->offset + blk * s->blocksize;
-
-	while (left) {
-		ssize_t r = pread(s->fd, p, left, off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			*bad = blk + (p - (char *)buf) / s->blocksize;
-			return r < 0 ? errno : EXT2_ET_SHORT_READ;
-		}
-		p += r;
-		left -= r;
-		off += r;
-	}
-	return 0;
-}
-
 errcode_t source_try_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
 {
-	uint64_t bad;
+	size_t len = n * s->blocksize, got;
+	int e = pread_full(s->fd, buf, len, s->offset + blk * s->blocksize,
+			   &got, s->stop);
 
-	return read_blocks(s, blk, n, buf, &bad);
-}
-
-errcode_t source_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
-{
-	uint64_t bad;
-	errcode_t err = read_blocks(s, blk, n, buf, &bad);
-
-	if (err)
-		return e2i_seterr(s->err, err, _("while reading block %llu of %s"),
-				  (unsigned long long)bad, s->path);
+	if (e)
+		return e;
+	if (got < len) {
+		memset((char *)buf + got, 0, len - got);
+		return EXT2_ET_SHORT_READ;
+	}
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "error.h"
+#include "stop.h"
 
 struct source {
 	int fd;
@@ -11,9 +12,15 @@ struct source {
 	uint64_t offset;    /* -o: where the filesystem starts */
 	unsigned blocksize;
 	struct e2i_error *err;
+	e2i_stop *stop;     /* a blocked read gives up when set */
+	/* The first block that lies wholly past the end of the source
+	 * (UINT64_MAX when its size is unknown): it reads as zeros, and the
+	 * plan reports every captured block from there on. */
+	uint64_t end_blk;
 	/* A sparse source file: [hole_start, hole_end) is known to be a hole,
 	 * [data_start, data_end) known data (byte offsets; empty when unknown). */
 	int seekable_holes;
+	uint64_t size;      /* bytes, for a regular file or a block device */
 	uint64_t hole_start, hole_end, data_start, data_end;
 	/* The whole source mapped read-only, or NULL: large runs are written
 	 * straight from the page cache instead of being copied through a
@@ -23,18 +30,19 @@ struct source {
 };
 
 errcode_t source_open(struct source *s, const char *path, uint64_t offset,
-		      unsigned blocksize, struct e2i_error *err);
-errcode_t source_read(struct source *s, uint64_t blk, uint64_t n, void *buf);
-/* The same, without recording the error: the caller deals with it. */
+		      unsigned blocksize, e2i_stop *stop, struct e2i_error *err);
+/* Reads blocks; the caller reports a failure. A short read (the end of
+ * the source) leaves the bytes it got, the rest of buf zeroed, and returns
+ * EXT2_ET_SHORT_READ. */
 errcode_t source_try_read(struct source *s, uint64_t blk, uint64_t n, void *buf);
-/* True when blocks [blk, blk + n) are a hole of a sparse source file: they
- * read as zeros and need not be read at all. */
+/* True when blocks [blk, blk + n) read as zeros without being read: a hole
+ * of a sparse source file, or past the source's end. */
 int source_is_hole(struct source *s, uint64_t blk, uint64_t n);
 /* Asks the kernel to start reading these blocks now. */
 void source_willneed(struct source *s, uint64_t blk, uint64_t n);
 /* Blocks [blk, blk + n) as mapped memory whose pages are all resident, or
- * NULL (no mapping, or the pages could not be read: use source_read, which
- * reports the error). */
+ * NULL (no mapping, or the pages could not be read: use source_try_read,
+ * which reports the error). */
 const char *source_mapped(struct source *s, uint64_t blk, uint64_t n);
 /* Done with mapped blocks: drop them from our address space. */
 void source_unmapped(struct source *s, const char *p, uint64_t n);

@@ -22,19 +22,16 @@ void warn_destroy(struct e2i_warnings *w)
 	pthread_mutex_destroy(&w->lock);
 }
 
-int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
-	 const char *fmt, ...)
+static int vwarn(struct e2i_warnings *w, enum warn_kind k, uint64_t n,
+		 int may_stop, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
 
 	if (!w)
 		return 0;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	pthread_mutex_lock(&w->lock);
-	w->count[k]++;
+	w->count[k] += n;
 	if (w->strict && may_stop) {
 		/* Fatal: the caller's error message says it. */
 		pthread_mutex_unlock(&w->lock);
@@ -47,6 +44,30 @@ int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
 	w->printed++;
 	pthread_mutex_unlock(&w->lock);
 	return 0;
+}
+
+int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
+	 const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vwarn(w, k, 1, may_stop, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int warn_n(struct e2i_warnings *w, enum warn_kind k, uint64_t n, int may_stop,
+	   const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vwarn(w, k, n, may_stop, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 uint64_t warn_total(struct e2i_warnings *w)

@@ -13,7 +13,8 @@
 enum warn_kind {
 	WARN_INODE,     /* an inode's block map could not be fully walked */
 	WARN_GROUP,     /* a group's tables are out of range or unreadable */
-	WARN_BLOCK,     /* a source block could not be read: zero-filled */
+	WARN_BLOCK,     /* a source block could not be read or is missing:
+			 * zero-filled (counted in blocks) */
 	WARN_OTHER,     /* orphan list, superblock fields, ... */
 	WARN_KINDS
 };
@@ -35,6 +36,9 @@ void warn_destroy(struct e2i_warnings *w);
  * for the errors e2fsprogs' e2image stops at (may_stop). */
 int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
 	 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same for n problems of one kind reported in one message. */
+int warn_n(struct e2i_warnings *w, enum warn_kind k, uint64_t n, int may_stop,
+	   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 uint64_t warn_total(struct e2i_warnings *w);
 
 #endif

@@ -19,6 +19,11 @@
  *                                  gets the good bytes, then EIO.
  *                                  eio: any read overlapping a bad range
  *                                  fails with EIO, nothing is returned.
+ *                                  hang: as short, but a read that starts
+ *                                  on a bad byte blocks until a signal
+ *                                  handler runs in its thread, then fails
+ *                                  with EINTR, as a hung network disk or
+ *                                  FUSE source does.
  *   E2I_FAULT_VERBOSE=1            report each injected failure on stderr.
  *
  * Intercepted reads: read, pread, pread64, readv, preadv, preadv64,
@@ -57,6 +62,7 @@ struct range {
 static struct range ranges[MAX_RANGES];
 static int nranges;
 static int mode_eio;
+static int mode_hang;
 static int verbose;
 static char *target;                       /* realpath of E2I_FAULT_PATH */
 static unsigned char watched[MAX_FDS];
@@ -76,6 +82,7 @@ static void init(void)
 
 	verbose = v && *v && strcmp(v, "0") != 0;
 	mode_eio = m && strcmp(m, "eio") == 0;
+	mode_hang = m && strcmp(m, "hang") == 0;
 	if (p && *p)
 		target = realpath(p, NULL);
 	while (r && *r && nranges < MAX_RANGES) {
@@ -97,7 +104,7 @@ static void init(void)
 	if (verbose)
 		fprintf(stderr, "eio: %s, %d bad ranges (%s mode)\n",
 			target ? target : "(no file)", nranges,
-			mode_eio ? "eio" : "short");
+			mode_eio ? "eio" : mode_hang ? "hang" : "short");
 }
 
 static void setup(void)
@@ -312,6 +319,11 @@ int dup3(int fd, int to, int flags)
 
 static ssize_t eio(void)
 {
+	if (mode_hang) {
+		pause(); /* returns once a signal handler has run */
+		errno = EINTR;
+		return -1;
+	}
 	errno = EIO;
 	return -1;
 }

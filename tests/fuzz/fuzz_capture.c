@@ -117,7 +117,7 @@ static void raw_out(const char *path, ext2_filsys fs, const struct blockmap *m,
 		return;
 	memset(&src, 0, sizeof(src));
 	src.fd = -1;
-	if (source_open(&src, path, 0, fs->blocksize, &err))
+	if (source_open(&src, path, 0, fs->blocksize, NULL, &err))
 		return;
 	sp.path = "/dev/null";
 	sp.blocksize = fs->blocksize;
