@@ -50,9 +50,9 @@ void usage(int to_stdout)
 		"\n"
 		"Other:\n"
 		"  -f, --force             image a filesystem mounted read-write anyway\n"
-		"      --no-fsync          finish without waiting for the image to reach the\n"
-		"                          disk (faster; a crash soon after can leave an\n"
-		"                          incomplete image under the final name)\n"
+		"      --sync              wait until the image and its directory entry are\n"
+		"                          on the disk (by default, as with cp, nothing\n"
+		"                          waits for the disk; a device is always flushed)\n"
 		"      --strict            stop at the first damaged inode or unreadable block\n"
 		"                          (e2fsprogs' behaviour); by default they are reported\n"
 		"                          and the image is made of everything else\n"
@@ -110,7 +110,8 @@ static int bad_number(const char *what, const char *arg)
 	return PARSE_FAIL;
 }
 
-enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC };
+enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC,
+       OPT_SYNC };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -130,6 +131,8 @@ static const struct option long_opts[] = {
 	{ "qcow2-version", required_argument, NULL, OPT_QCOW2_VERSION },
 	{ "cluster-size", required_argument, NULL, OPT_CLUSTER_SIZE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "sync", no_argument, NULL, OPT_SYNC },
+	/* The default since --sync exists; still accepted by scripts. */
 	{ "no-fsync", no_argument, NULL, OPT_NO_FSYNC },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -238,7 +241,10 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			o->strict = 1;
 			break;
 		case OPT_NO_FSYNC:
-			o->no_fsync = 1;
+			o->sync = 0;
+			break;
+		case OPT_SYNC:
+			o->sync = 1;
 			break;
 		case OPT_QCOW2_VERSION: {
 			uint64_t v;

@@ -16,7 +16,7 @@ struct options {
 	int check;        /* -c */
 	int verbose;      /* -v: what was captured, on stderr */
 	int strict;       /* --strict: the first problem in the source is fatal */
-	int no_fsync;     /* --no-fsync: finish without waiting for the disk */
+	int sync;         /* --sync: wait until the image is on the disk */
 	int move;         /* one path and an offset: in-place move */
 	uint64_t superblock;   /* -b */
 	unsigned blocksize;    /* -B */

@@ -137,7 +137,7 @@ static int write_image(struct qjob *q)
 	sp.blocksize = q->layout.cluster_size;
 	sp.fs_blocks = q->layout.total;
 	sp.err = &p->err;
-	sp.no_fsync = o->no_fsync;
+	sp.sync = o->sync;
 	sp.stop = p->stop;
 	err = sink_open(&sp, &q->out);
 	if (err) {

@@ -113,7 +113,7 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 	sp.compare = o->check;
 	sp.dry_run = o->dry_run;
 	sp.err = &q->err;
-	sp.no_fsync = o->no_fsync;
+	sp.sync = o->sync;
 	sp.stop = q->stop;
 	err = sink_open(&sp, &q->sink);
 	if (err) {

@@ -31,7 +31,7 @@ static int open_sink(struct raw_job *j)
 	sp.dry_run = o->dry_run;
 	sp.move = o->move;
 	sp.err = &j->p.err;
-	sp.no_fsync = o->no_fsync;
+	sp.sync = o->sync;
 	sp.stop = j->p.stop;
 	err = sink_open(&sp, &j->sink);
 	if (err)

@@ -61,11 +61,33 @@ setup() {
 	[ "$(cat keep.raw)" = precious ]
 }
 
-@test "outputs: --no-fsync writes the same image (it only skips waiting for the disk)" {
-	"$E2IMAGE" -r "$SRC" synced.raw
+@test "outputs: --sync flushes the image and its directory; by default nothing waits for the disk; same bytes" {
+	local out
+	"$E2IMAGE" -r "$SRC" plain.raw
+	strace -f -e trace=openat,fsync,fdatasync,sync_file_range,syncfs,sync -o plain.st \
+		"$E2IMAGE" -r "$SRC" plain2.raw
+	cmp plain.raw plain2.raw
+	# (libext2fs fsyncs the source when it opens it:) neither the output
+	# nor its directory is synced, nor the whole filesystem
+	out=$(awk '/openat\(.*plain2\.raw\.e2i-.*= [0-9]+$/ { fd = $NF }
+		/O_DIRECTORY/ { print }
+		/syncfs|sync_file_range|[^a-z_]sync\(/ { print }
+		fd != "" && ($0 ~ "fsync\\(" fd "\\)" || $0 ~ "fdatasync\\(" fd "\\)") { print }' plain.st)
+	[ -z "$out" ] || fail "syncs without --sync: $out"
+	grep -q 'plain2\.raw\.e2i-' plain.st || fail "the output's open was not traced"
+	strace -f -e trace=fsync,fdatasync,rename,openat -o sync.st \
+		"$E2IMAGE" -r --sync "$SRC" synced.raw
+	cmp plain.raw synced.raw
+	# the data, then the rename, then the directory
+	awk '/fdatasync\(/ { d = NR } /rename\(.*synced.raw"\)/ { r = NR }
+	     /O_DIRECTORY/ { match($0, /= [0-9]+/); fd = substr($0, RSTART + 2, RLENGTH - 2); o = NR }
+	     fd != "" && $0 ~ "fsync\\(" fd "\\)" { f = NR }
+	     END { exit !(d && r && f && d < r && r < o && o < f) }' sync.st ||
+		{ cat sync.st >&2; fail "--sync: no fdatasync before the rename and fsync of the directory after"; }
+	"$E2IMAGE" -Q --sync "$SRC" synced.qcow2
+	"$E2IMAGE" -r --sync synced.qcow2 back.raw
+	cmp plain.raw back.raw
+	# --no-fsync, the old spelling of the default, is still accepted
 	"$E2IMAGE" -r --no-fsync "$SRC" quick.raw
-	cmp synced.raw quick.raw
-	"$E2IMAGE" -Q --no-fsync "$SRC" quick.qcow2
-	"$E2IMAGE" -r --no-fsync quick.qcow2 back.raw
-	cmp synced.raw back.raw
+	cmp plain.raw quick.raw
 }

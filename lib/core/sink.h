@@ -55,7 +55,7 @@ struct sink_params {
 	int compare;            /* -c: read before write, skip identical */
 	int dry_run;            /* -n: list blocks, write nothing */
 	int move;               /* in-place move inside the source */
-	int no_fsync;           /* --no-fsync: do not wait for the disk */
+	int sync;               /* --sync: wait until the image is on the disk */
 	struct e2i_error *err;
 	e2i_stop *stop;         /* NULL: never stops */
 };

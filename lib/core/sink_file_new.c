@@ -14,8 +14,10 @@
 #include "sink.h"
 #include "nls.h"
 
-/* Writeback is started every this many bytes, so the final fsync finds
- * little left to do: the disk works while we copy. */
+/* With --sync, writeback is started every this many bytes, so the final
+ * flush finds little left to do: the disk works while we copy. Without it,
+ * nothing waits for the disk, as with cp or e2fsprogs: a metadata image is a
+ * copy that can be taken again. */
 #define WRITEBACK_BYTES (8u << 20)
 
 struct file_new {
@@ -25,7 +27,7 @@ struct file_new {
 	char *tmp;
 	uint64_t wb_from, wb_to; /* range written since the last kick */
 	uint64_t wb_bytes;       /* bytes written in it (holes excluded) */
-	int no_fsync;
+	int sync;
 };
 
 static void start_writeback(struct file_new *f)
@@ -60,8 +62,34 @@ static errcode_t fn_write(struct sink *s, uint64_t blk, uint64_t n,
 	if (end > f->wb_to)
 		f->wb_to = end;
 	f->wb_bytes += end - start;
-	if (f->wb_bytes >= WRITEBACK_BYTES && !f->no_fsync)
+	if (f->wb_bytes >= WRITEBACK_BYTES && f->sync)
 		start_writeback(f);
+	return 0;
+}
+
+/* The new name is durable only once its directory is. */
+static errcode_t sync_dir_of(const char *path, struct e2i_error *err)
+{
+	char *dir = strdup(path), *slash;
+	int fd, e = 0;
+
+	if (!dir)
+		return e2i_seterr(err, ENOMEM, _("while flushing the directory of %s"), path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	if (e)
+		return e2i_seterr(err, e, _("while flushing the directory of %s"), path);
 	return 0;
 }
 
@@ -69,7 +97,7 @@ static errcode_t fn_finish(struct sink *s)
 {
 	struct file_new *f = (struct file_new *)s;
 
-	if (!f->no_fsync && fsync(f->fd) < 0)
+	if (f->sync && fdatasync(f->fd) < 0)
 		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
 	/* Last chance for a stop request: nothing is under the final name yet. */
 	if (stopped(s->stop))
@@ -84,7 +112,7 @@ static errcode_t fn_finish(struct sink *s)
 				  f->tmp, f->path);
 	free(f->tmp);
 	f->tmp = NULL;
-	return 0;
+	return f->sync ? sync_dir_of(f->path, s->err) : 0;
 }
 
 static void fn_abort(struct sink *s)
@@ -130,7 +158,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 	f->s.err = p->err;
 	f->s.stop = p->stop;
 	f->fd = -1;
-	f->no_fsync = p->no_fsync;
+	f->sync = p->sync;
 	f->path = strdup(p->path);
 	if (f->path && asprintf(&f->tmp, "%s.e2i-XXXXXX", p->path) < 0)
 		f->tmp = NULL;

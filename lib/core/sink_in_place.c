@@ -18,7 +18,7 @@ struct in_place {
 	int fd;
 	int is_blockdev;
 	int compare;
-	int no_fsync;
+	int sync;
 	char *path;
 	char *cmp;       /* -c: what the output holds now */
 	size_t cmp_size;
@@ -102,7 +102,8 @@ static errcode_t ip_finish(struct sink *s)
 	    (uint64_t)st.st_size < end && ftruncate(f->fd, (off_t)end) < 0)
 		return e2i_seterr(s->err, errno, _("while setting the size of %s"),
 				  f->path);
-	if (!f->no_fsync && fsync(f->fd) < 0)
+	/* A device is always flushed: a user may unplug it next. */
+	if ((f->sync || f->is_blockdev) && fsync(f->fd) < 0)
 		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
 	return 0;
 }
@@ -147,7 +148,7 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 	f->s.stop = p->stop;
 	f->is_blockdev = is_blockdev;
 	f->compare = p->compare;
-	f->no_fsync = p->no_fsync;
+	f->sync = p->sync;
 	f->path = strdup(p->path);
 	f->fd = open(p->path, flags);
 	if (f->fd < 0 || !f->path) {

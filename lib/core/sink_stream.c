@@ -26,6 +26,7 @@ struct stream {
 	uint64_t pos;      /* next block the stream expects */
 	char *zeros;
 	int sparse;        /* a regular file: holes are sought over */
+	int sync;          /* --sync: flush what the stream wrote to a file */
 	uint64_t base;     /* sparse: file offset of block 0 */
 };
 
@@ -96,6 +97,9 @@ static errcode_t st_finish(struct sink *s)
 		    lseek(t->fd, (off_t)end, SEEK_SET) < 0)
 			return e2i_seterr(s->err, errno, _("while writing to %s"), t->name);
 	}
+	/* Only a file or a device can be flushed; a pipe has no disk. */
+	if (t->sync && fdatasync(t->fd) < 0 && errno != EINVAL && errno != EROFS)
+		return e2i_seterr(s->err, errno, _("while flushing %s"), t->name);
 	if (t->own_fd && close(t->fd) < 0) {
 		t->fd = -1;
 		return e2i_seterr(s->err, errno, _("while closing %s"), t->name);
@@ -144,6 +148,7 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 	t->zeros = calloc(1, ZERO_CHUNK);
 	t->fd = to_stdout ? STDOUT_FILENO : open(p->path, O_WRONLY | O_CLOEXEC);
 	t->own_fd = !to_stdout;
+	t->sync = p->sync;
 	if (!t->name || !t->zeros || t->fd < 0) {
 		errcode_t e = t->fd < 0 ? errno : ENOMEM;
 
