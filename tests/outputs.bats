@@ -67,20 +67,20 @@ setup() {
 	strace -f -e trace=openat,fsync,fdatasync,sync_file_range,syncfs,sync -o plain.st \
 		"$E2IMAGE" -r "$SRC" plain2.raw
 	cmp plain.raw plain2.raw
-	# (libext2fs fsyncs the source when it opens it:) neither the output
-	# nor its directory is synced, nor the whole filesystem
-	out=$(awk '/openat\(.*plain2\.raw\.e2i-.*= [0-9]+$/ { fd = $NF }
-		/O_DIRECTORY/ { print }
-		/syncfs|sync_file_range|[^a-z_]sync\(/ { print }
-		fd != "" && ($0 ~ "fsync\\(" fd "\\)" || $0 ~ "fdatasync\\(" fd "\\)") { print }' plain.st)
+	# (libext2fs fsyncs the source when it opens it:) nothing else is
+	# synced: not the output, not its directory, not the filesystem
+	out=$(awk -v src="$SRC" 'index($0, "openat(") && index($0, "\"" src "\"") { sub(/.*= /, ""); srcfd[$0] = 1; next }
+		/syncfs|sync_file_range|[^a-z_]sync\(/ { print; next }
+		match($0, /f(data)?sync\([0-9]+\)/) { fd = substr($0, RSTART, RLENGTH); gsub(/[^0-9]/, "", fd); sub(/^\(/, "", fd)
+			if (!(fd in srcfd)) print }' plain.st)
 	[ -z "$out" ] || fail "syncs without --sync: $out"
 	grep -q 'plain2\.raw\.e2i-' plain.st || fail "the output's open was not traced"
-	strace -f -e trace=fsync,fdatasync,rename,openat -o sync.st \
+	strace -f -e trace=fsync,fdatasync,rename,renameat,renameat2,openat -o sync.st \
 		"$E2IMAGE" -r --sync "$SRC" synced.raw
 	cmp plain.raw synced.raw
 	# the data, then the rename, then the directory
-	awk '/fdatasync\(/ { d = NR } /rename\(.*synced.raw"\)/ { r = NR }
-	     /O_DIRECTORY/ { match($0, /= [0-9]+/); fd = substr($0, RSTART + 2, RLENGTH - 2); o = NR }
+	awk '/fdatasync\(/ { d = NR } /rename(at2?)?\(.*synced.raw"/ { r = NR }
+	     /O_DIRECTORY/ && !/O_PATH/ { match($0, /= [0-9]+/); fd = substr($0, RSTART + 2, RLENGTH - 2); o = NR }
 	     fd != "" && $0 ~ "fsync\\(" fd "\\)" { f = NR }
 	     END { exit !(d && r && f && d < r && r < o && o < f) }' sync.st ||
 		{ cat sync.st >&2; fail "--sync: no fdatasync before the rename and fsync of the directory after"; }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "sink.h"
+#include "out_path.h"
 #include "nls.h"
 
 struct dry_run {
@@ -71,10 +72,31 @@ static const struct sink_ops dry_run_ops = {
 	dr_write, dr_finish, dr_abort, dr_destroy
 };
 
+/*
+ * -c: the output as it is now. A missing one (or a symlink to nothing) is
+ * no error: the real run would create it and write every block, and that
+ * is what gets listed (e2fsprogs creates an empty file there and then loops
+ * forever reading past its end). An output that exists but cannot be read
+ * fails, as the real run would and as e2fsprogs does.
+ */
+static errcode_t open_compared(const struct sink_params *p, int *fd)
+{
+	struct out_path op;
+	errcode_t err = out_path_resolve(p->path, &op, p->err);
+
+	if (err)
+		return err;
+	if (op.exists)
+		err = out_path_open(&op, p->path, O_RDONLY, fd, p->err);
+	out_path_release(&op);
+	return err;
+}
+
 errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 		       struct sink **out)
 {
 	struct dry_run *d = calloc(1, sizeof(*d));
+	errcode_t err;
 
 	if (!d || !(d->cmp = malloc(p->blocksize))) {
 		free(d);
@@ -87,7 +109,11 @@ errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 	d->s.holes_read_zero = holes_read_zero;
 	d->s.err = p->err;
 	d->s.stop = p->stop;
-	d->cmp_fd = p->compare ? open(p->path, O_RDONLY | O_CLOEXEC) : -1;
+	d->cmp_fd = -1;
+	if (p->compare && (err = open_compared(p, &d->cmp_fd)) != 0) {
+		dr_destroy(&d->s);
+		return err;
+	}
 	*out = &d->s;
 	return 0;
 }

@@ -2,6 +2,7 @@
  * An existing file or a block device, updated in place: -c compares before
  * writing, -O writes into the middle of a disk image, GParted's -ra clones
  * to a partition. Holes keep what was there; nothing is truncated.
+ * Through a symlink, the symlink's target is updated.
  */
 #include "config.h"
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "sink.h"
+#include "out_path.h"
 #include "nls.h"
 
 struct in_place {
@@ -105,6 +107,12 @@ static errcode_t ip_finish(struct sink *s)
 	/* A device is always flushed: a user may unplug it next. */
 	if ((f->sync || f->is_blockdev) && fsync(f->fd) < 0)
 		return e2i_seterr(s->err, errno, _("while flushing %s"), f->path);
+	/* Network filesystems report failed writes as late as this. */
+	if (close(f->fd) < 0) {
+		f->fd = -1;
+		return e2i_seterr(s->err, errno, _("while closing %s"), f->path);
+	}
+	f->fd = -1;
 	return 0;
 }
 
@@ -117,6 +125,7 @@ static void ip_destroy(struct sink *s)
 {
 	struct in_place *f = (struct in_place *)s;
 
+	/* Only after a failure, which is what gets reported. */
 	if (f->fd >= 0)
 		close(f->fd);
 	free(f->cmp);
@@ -132,7 +141,9 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 			struct sink **out)
 {
 	struct in_place *f = calloc(1, sizeof(*f));
-	int flags = (p->compare ? O_RDWR : O_WRONLY) | O_CLOEXEC;
+	int flags = p->compare ? O_RDWR : O_WRONLY;
+	struct out_path op;
+	errcode_t e;
 
 	if (!f)
 		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
@@ -146,16 +157,23 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 	f->s.dest_offset = p->dest_offset;
 	f->s.err = p->err;
 	f->s.stop = p->stop;
+	f->fd = -1;
 	f->is_blockdev = is_blockdev;
 	f->compare = p->compare;
 	f->sync = p->sync;
 	f->path = strdup(p->path);
-	f->fd = open(p->path, flags);
-	if (f->fd < 0 || !f->path) {
-		errcode_t e = f->path ? errno : ENOMEM;
-
+	if (!f->path) {
 		ip_destroy(&f->s);
-		return e2i_seterr(p->err, e, _("while opening %s"), p->path);
+		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
+	}
+	e = out_path_resolve(p->path, &op, p->err);
+	if (!e) {
+		e = out_path_open(&op, p->path, flags, &f->fd, p->err);
+		out_path_release(&op);
+	}
+	if (e) {
+		ip_destroy(&f->s);
+		return e;
 	}
 	*out = &f->s;
 	return 0;

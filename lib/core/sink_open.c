@@ -1,40 +1,44 @@
-/* Chooses the sink for an output path, from what the path is now. */
+/* Chooses the sink for an output path, from what the path leads to now. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "sink.h"
+#include "out_path.h"
 #include "nls.h"
 
 errcode_t sink_kind_for(const struct sink_params *p, enum sink_kind *kind,
 			int *is_blockdev)
 {
-	struct stat st;
+	struct out_path op;
+	errcode_t err;
 
 	*is_blockdev = 0;
 	if (strcmp(p->path, "-") == 0) {
 		*kind = SINK_STREAM;
 		return 0;
 	}
-	if (stat(p->path, &st) < 0) {
-		if (errno != ENOENT)
-			return e2i_seterr(p->err, errno, _("while examining %s"), p->path);
+	/* Follows symlinks and refuses what another user planted in a sticky
+	 * directory, for every kind: the refusal comes before the capture. */
+	err = out_path_resolve(p->path, &op, p->err);
+	if (err)
+		return err;
+	if (!op.exists) {
 		*kind = SINK_NEW_FILE;
-		return 0;
-	}
-	if (S_ISBLK(st.st_mode)) {
+	} else if (S_ISBLK(op.st.st_mode)) {
 		*is_blockdev = 1;
 		*kind = SINK_IN_PLACE;
-	} else if (S_ISREG(st.st_mode)) {
+	} else if (S_ISREG(op.st.st_mode)) {
 		/* -c, -O and the move update an existing file; otherwise it is
 		 * replaced whole, so no stale bytes survive in its holes. */
 		*kind = (p->compare || p->dest_offset || p->move) ?
 			SINK_IN_PLACE : SINK_NEW_FILE;
-	} else if (S_ISDIR(st.st_mode)) {
-		return e2i_seterr(p->err, EISDIR, _("while opening %s"), p->path);
+	} else if (S_ISDIR(op.st.st_mode)) {
+		err = e2i_seterr(p->err, EISDIR, _("while opening %s"), p->path);
 	} else {
 		*kind = SINK_STREAM; /* character device, FIFO, socket */
 	}
-	return 0;
+	out_path_release(&op);
+	return err;
 }
 
 errcode_t sink_open(const struct sink_params *p, struct sink **out)

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "sink.h"
+#include "out_path.h"
 #include "nls.h"
 
 #define ZERO_CHUNK (1u << 20)
@@ -129,6 +130,18 @@ static const struct sink_ops stream_ops = {
 	st_write, st_finish, st_abort, st_destroy
 };
 
+static errcode_t open_named(const struct sink_params *p, int *fd)
+{
+	struct out_path op;
+	errcode_t err = out_path_resolve(p->path, &op, p->err);
+
+	if (err)
+		return err;
+	err = out_path_open(&op, p->path, O_WRONLY | O_CLOEXEC, fd, p->err);
+	out_path_release(&op);
+	return err;
+}
+
 errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 {
 	struct stream *t = calloc(1, sizeof(*t));
@@ -146,14 +159,18 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 	t->s.stop = p->stop;
 	t->name = strdup(to_stdout ? "stdout" : p->path);
 	t->zeros = calloc(1, ZERO_CHUNK);
-	t->fd = to_stdout ? STDOUT_FILENO : open(p->path, O_WRONLY | O_CLOEXEC);
+	t->fd = to_stdout ? STDOUT_FILENO : -1;
 	t->own_fd = !to_stdout;
 	t->sync = p->sync;
-	if (!t->name || !t->zeros || t->fd < 0) {
-		errcode_t e = t->fd < 0 ? errno : ENOMEM;
-
+	if (!t->name || !t->zeros) {
 		st_destroy(&t->s);
-		return e2i_seterr(p->err, e, _("while opening %s"), p->path);
+		return e2i_seterr(p->err, ENOMEM, _("while opening %s"), p->path);
+	}
+	/* A named FIFO or device is opened where out_path found (and
+	 * checked) it, not by its name again. */
+	if (!to_stdout && (err = open_named(p, &t->fd))) {
+		st_destroy(&t->s);
+		return err;
 	}
 	if (to_stdout) {
 		struct stat st;

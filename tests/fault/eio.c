@@ -24,6 +24,10 @@
  *                                  handler runs in its thread, then fails
  *                                  with EINTR, as a hung network disk or
  *                                  FUSE source does.
+ *   E2I_FAULT_CLOSE=1              close() of the file's fds closes them,
+ *                                  then fails with EIO, as a network
+ *                                  filesystem reports a write it could not
+ *                                  complete.
  *   E2I_FAULT_VERBOSE=1            report each injected failure on stderr.
  *
  * Intercepted reads: read, pread, pread64, readv, preadv, preadv64,
@@ -32,7 +36,8 @@
  * __pread_chk, __pread64_chk. copy_file_range, sendfile and splice from a
  * matching fd fail with EINVAL, so tools such as cat fall back to read.
  * mmap/mmap64 of a matching fd fail with ENODEV, so a program that maps
- * its input falls back to reading it. Writes are untouched.
+ * its input falls back to reading it. Writes are untouched, and so is
+ * close unless E2I_FAULT_CLOSE is set.
  *
  * Build: cc -shared -fPIC -o libeio.so eio.c -ldl
  */
@@ -63,6 +68,7 @@ static struct range ranges[MAX_RANGES];
 static int nranges;
 static int mode_eio;
 static int mode_hang;
+static int fail_close;
 static int verbose;
 static char *target;                       /* realpath of E2I_FAULT_PATH */
 static unsigned char watched[MAX_FDS];
@@ -79,10 +85,12 @@ static void init(void)
 	const char *r = getenv("E2I_FAULT_RANGES");
 	const char *m = getenv("E2I_FAULT_MODE");
 	const char *v = getenv("E2I_FAULT_VERBOSE");
+	const char *c = getenv("E2I_FAULT_CLOSE");
 
 	verbose = v && *v && strcmp(v, "0") != 0;
 	mode_eio = m && strcmp(m, "eio") == 0;
 	mode_hang = m && strcmp(m, "hang") == 0;
+	fail_close = c && *c && strcmp(c, "0") != 0;
 	if (p && *p)
 		target = realpath(p, NULL);
 	while (r && *r && nranges < MAX_RANGES) {
@@ -277,9 +285,19 @@ int __openat64_2(int dirfd, const char *path, int flags)
 
 int close(int fd)
 {
+	int watched_fd = is_watched(fd), rc;
 	REAL(close);
+
+	setup();
 	set_watched(fd, 0);
-	return real_close(fd);
+	rc = real_close(fd);
+	if (rc == 0 && watched_fd && fail_close) {
+		if (verbose)
+			fprintf(stderr, "eio: close fd %d: EIO\n", fd);
+		errno = EIO;
+		return -1;
+	}
+	return rc;
 }
 
 int dup(int fd)
