@@ -2,7 +2,8 @@
  * The qcow2-to-raw job: the reader checks the whole image and counts its
  * clusters before anything is written, then hands out the data ranges in
  * guest order, which go to the sink in blocks of the cluster size (or 512
- * bytes when the virtual size is not a whole number of clusters).
+ * bytes when the virtual size is not a whole number of clusters). The
+ * reader polls the stop flag itself, while checking and between ranges.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +24,11 @@ struct q2r {
 	const struct options *o;
 	e2i_stop *stop;
 	struct sink *sink;
+	enum sink_kind kind;
 	struct progress prog;
 	struct e2i_error err;
 	unsigned bs, cs;
 	uint64_t done;        /* clusters delivered */
-	int interrupted;
 };
 
 int input_is_qcow2(const char *path)
@@ -82,17 +83,16 @@ static int deliver(void *arg, uint64_t guest, const void *data, size_t len)
 {
 	struct q2r *q = arg;
 
-	if (q->stop && *q->stop) {
-		q->interrupted = 1;
-		e2i_seterr(&q->err, EINTR, _("while converting %s to %s"),
-			   q->o->device, q->o->image);
-		return 1;
-	}
 	if (put(q, guest / q->bs, len / q->bs, data))
 		return 1;
 	q->done += (len + q->cs - 1) / q->cs;
 	progress_update(&q->prog, q->done);
 	return 0;
+}
+
+static const char *shown(const char *path)
+{
+	return strcmp(path, "-") ? path : "stdout";
 }
 
 static int convert(struct q2r *q, struct qcow2_reader *r)
@@ -102,7 +102,7 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 	char why[512];
 	uint64_t size = qcow2_reader_size(r);
 	errcode_t err;
-	int ret;
+	int ret, blk;
 
 	q->cs = qcow2_reader_cluster_size(r);
 	q->bs = size % q->cs ? 512 : q->cs;
@@ -115,14 +115,16 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 	sp.err = &q->err;
 	sp.sync = o->sync;
 	sp.stop = q->stop;
-	err = sink_open(&sp, &q->sink);
+	err = sink_kind_for(&sp, &q->kind, &blk);
+	if (!err)
+		err = sink_open(&sp, &q->sink);
 	if (err) {
 		msg_err(err, "%s", q->err.what);
 		return 0;
 	}
 	progress_start(&q->prog, qcow2_reader_allocated(r), q->cs);
 	why[0] = 0;
-	ret = qcow2_reader_each(r, deliver, q, why, sizeof(why));
+	ret = qcow2_reader_each(r, deliver, q, q->stop, why, sizeof(why));
 	if (ret && q->prog.enabled)
 		fputc('\n', stderr);
 	if (!ret) {
@@ -132,10 +134,25 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 			return 1;
 	}
 	q->sink->ops->abort(q->sink);
-	if (ret < 0)
+	if (ret == QCOW2_STOPPED)
+		msg_plain(_("interrupted while converting %s to %s"), o->device,
+			  shown(o->image));
+	else if (ret < 0)
 		msg_plain(_("%s while converting %s to %s"), why, o->device, o->image);
 	else
 		msg_err(q->err.code, "%s", q->err.what);
+	/* A new file is removed; a stream or an output updated in place
+	 * keeps what was written: say which. */
+	if (o->dry_run)
+		return 0;
+	if (q->kind == SINK_NEW_FILE)
+		msg_plain(_("no image was written to %s"), o->image);
+	else if (!q->sink->written && !(q->kind == SINK_STREAM && o->dest_offset))
+		msg_plain(_("nothing was written to %s"), shown(o->image));
+	else
+		msg_plain(_("%s is incomplete: %llu of %llu clusters with data were written before the failure"),
+			  shown(o->image), (unsigned long long)q->done,
+			  (unsigned long long)qcow2_reader_allocated(r));
 	return 0;
 }
 
@@ -144,7 +161,7 @@ static int run(struct q2r *q)
 	const struct options *o = q->o;
 	struct qcow2_reader *r;
 	char why[512];
-	int fd, ok;
+	int fd, ok, ret;
 
 	if (o->all_data || o->superblock || o->src_offset) {
 		msg_plain(_("%s is a qcow2 image: -a, -b and -o do not apply to it"),
@@ -161,8 +178,13 @@ static int run(struct q2r *q)
 		return 0;
 	}
 	why[0] = 0;
-	if (qcow2_reader_open(fd, &r, why, sizeof(why))) {
+	ret = qcow2_reader_open(fd, &r, q->stop, why, sizeof(why));
+	if (ret == QCOW2_STOPPED)
+		msg_plain(_("interrupted while checking %s: nothing was written to %s"),
+			  o->device, shown(o->image));
+	else if (ret)
 		msg_plain(_("%s while converting %s to %s"), why, o->device, o->image);
+	if (ret) {
 		close(fd);
 		return 0;
 	}

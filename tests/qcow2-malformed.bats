@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # qcow2-malformed.bats -- hostile qcow2 inputs to `e2image -r`: every case of
 # the catalogue built by fixtures/make-bad-qcow2.py is refused with exit 1 and
-# its own message, writes nothing to stdout and leaves no output file.
+# its own message, writes nothing to stdout and leaves no output file. Among
+# them, images that share a cluster between two owners, which could expand a
+# small file into terabytes, and images with internal snapshots.
 
 load common
 
@@ -17,8 +19,10 @@ open(sys.argv[1], "wb").write(b)' "$d/base.raw"
 	qemu-img convert -f raw -O qcow2 -o compat=0.10 "$d/base.raw" "$d/v2.qcow2"
 	qemu-img convert -f raw -O qcow2 -o compat=1.1 "$d/base.raw" "$d/v3.qcow2"
 	qemu-img convert -c -f raw -O qcow2 -o compat=0.10 "$d/base.raw" "$d/v2c.qcow2"
+	cp "$d/v3.qcow2" "$d/v3s.qcow2"
+	qemu-img snapshot -c before "$d/v3s.qcow2"
 	"$BATS_TEST_DIRNAME/fixtures/make-bad-qcow2.py" "$d/bad" "$d/v2.qcow2" \
-		"$d/v3.qcow2" "$d/v2c.qcow2"
+		"$d/v3.qcow2" "$d/v2c.qcow2" "$d/v3s.qcow2"
 }
 
 setup() {
@@ -35,19 +39,20 @@ setup() {
 	done
 }
 
-@test "qcow2-malformed: the catalogue has at least 25 cases" {
-	n=$(wc -l < "$BAD/catalogue.tsv")
-	diag "$n malformed images"
-	[ "$n" -ge 25 ]
-}
-
 @test "qcow2-malformed: each is refused with its own message, nothing written" {
-	local failed="" name pat orc rc
-	while IFS=$'\t' read -r name pat orc; do
+	local failed="" name pat rc
+	# This case's refcounts agree with its tables (qemu-img check finds
+	# nothing): only the one-owner rule can refuse it.
+	qemu-img check "$BAD/data-reused-refcounts-agree.qcow2" > /dev/null
+	while IFS=$'\t' read -r name pat; do
 		rc=0
 		"$E2IMAGE" -r "$BAD/$name.qcow2" out.raw > so.txt 2> se.txt || rc=$?
-		if [ "$rc" != 1 ] || [ -s so.txt ] || ! grep -qE -- "$pat" se.txt ||
-		   [ "$(wc -l < se.txt)" != 1 ] || [ -n "$(ls -A | grep -v '^s[oe].txt$')" ]; then
+		# One line, or two when the fault shows while converting: the
+		# second then says the output was not written.
+		if [ "$rc" != 1 ] || [ -s so.txt ] || ! head -n 1 se.txt | grep -qE -- "$pat" ||
+		   ! { [ "$(wc -l < se.txt)" = 1 ] ||
+		       [ "$(sed -n '2,$p' se.txt)" = "e2image: no image was written to out.raw" ]; } ||
+		   [ -n "$(ls -A | grep -v '^s[oe].txt$')" ]; then
 			echo "$name: exit $rc, expected /$pat/: $(cat se.txt); files: $(ls -A)" >&2
 			failed="$failed $name"
 		fi
@@ -57,8 +62,8 @@ setup() {
 }
 
 @test "qcow2-malformed: refused to stdout too, with nothing on stdout" {
-	local failed="" name pat orc rc
-	while IFS=$'\t' read -r name pat orc; do
+	local failed="" name pat rc
+	while IFS=$'\t' read -r name pat; do
 		rc=0
 		"$E2IMAGE" -r "$BAD/$name.qcow2" - > so.bin 2> se.txt || rc=$?
 		if [ "$rc" != 1 ] || [ -s so.bin ] || ! grep -qE -- "$pat" se.txt; then
@@ -78,18 +83,4 @@ setup() {
 	[ "$status" -eq 1 ]
 	[ "$(cat out.raw)" = precious ]
 	[ "$(ls -A)" = out.raw ]
-}
-
-@test "qcow2-malformed: e2fsprogs' e2image -r takes some of them (ours is stricter)" {
-	local n=0 failed="" name pat orc
-	while IFS=$'\t' read -r name pat orc; do
-		[ "$orc" = accepts ] || continue
-		n=$((n + 1))
-		"$ORACLE" -r "$BAD/$name.qcow2" theirs.raw > /dev/null 2>&1 ||
-			failed="$failed $name"
-		rm -f theirs.raw
-	done < "$BAD/catalogue.tsv"
-	diag "the oracle accepts $n of the malformed images"
-	[ "$n" -ge 5 ]
-	[ -z "$failed" ] || fail "the oracle refused:$failed"
 }

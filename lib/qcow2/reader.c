@@ -7,9 +7,17 @@
  * Rules (see docs/interop/qcow2.txt for the format):
  * - every structure starts inside the file; the file may end inside the
  *   last cluster of a structure, and the missing bytes read as zeros;
- * - data and L2 tables may not overlap the header, the L1 table, the
- *   refcount table, or (data only) an L2 table;
- * - all arithmetic on untrusted numbers is checked or bounded first.
+ * - data and L2 tables may not overlap the header, the L1 table or the
+ *   refcount table;
+ * - one owner per cluster: without snapshots (refused) nothing in a qcow2
+ *   file is shared, so every L2 table and every data cluster is referenced
+ *   once and holds nothing else. Host clusters of compressed data may hold
+ *   several compressed clusters, and nothing else, and no two compressed
+ *   clusters start at the same byte. Otherwise a small file could describe
+ *   a huge disk by pointing every entry at one cluster, and be expanded
+ *   until the output's disk is full;
+ * - all arithmetic on untrusted numbers is checked or bounded first;
+ * - the stop flag is polled once per L2 table and per delivered range.
  */
 #include "config.h"
 #include <errno.h>
@@ -23,6 +31,7 @@
 #ifdef HAVE_ZSTD
 #include <zstd.h>
 #endif
+#include "hostmap.h"
 #include "qcow2.h"
 #include "reader.h"
 
@@ -31,6 +40,11 @@
 #define MAX_VIRTUAL_SIZE (1ull << 56)
 
 enum kind { K_NONE, K_ZERO, K_DATA, K_COMPRESSED };
+
+/* Owners of a host cluster, in the hostmap. */
+enum owner { O_NONE, O_L2, O_DATA, O_COMPRESSED };
+
+#define STOPPED QCOW2_STOPPED
 
 struct qcow2_reader {
 	int fd;
@@ -41,8 +55,11 @@ struct qcow2_reader {
 	uint64_t l2e;            /* entries per L2 table */
 	uint64_t l1n;            /* L1 entries that map the virtual size */
 	uint64_t *l1;            /* host order, l1n entries */
-	uint64_t *l2offs;        /* sorted offsets of the active L2 tables */
-	size_t nl2;
+	struct hostmap *owners;  /* enum owner of each host cluster */
+	uint64_t *cstarts;       /* compressed clusters' first bytes, sorted */
+	size_t ncstarts, cstarts_cap;
+	unsigned char *cseen;    /* per walk: cstarts met so far */
+	const volatile sig_atomic_t *stop;
 	uint64_t l1_off, l1_len; /* metadata areas, rounded to clusters */
 	uint64_t rt_off, rt_len;
 	uint64_t allocated;
@@ -143,32 +160,17 @@ static int ranges_meet(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return alen && blen && a < b + blen && b < a + alen;
 }
 
-/* Which metadata [off, off+len) overlaps, or NULL. */
+/* Which header table [off, off+len) overlaps, or NULL. L2 tables and
+ * data are told apart by the hostmap. */
 static const char *overlap(const struct qcow2_reader *r, uint64_t off,
-			   uint64_t len, int with_l2)
+			   uint64_t len)
 {
-	size_t lo = 0, hi = r->nl2;
-	uint64_t from = off >= r->cs ? off - r->cs + 1 : 0;
-
 	if (off < r->cs)
 		return "the header";
 	if (ranges_meet(off, len, r->l1_off, r->l1_len))
 		return "the L1 table";
 	if (ranges_meet(off, len, r->rt_off, r->rt_len))
 		return "the refcount table";
-	if (!with_l2)
-		return NULL;
-	/* First L2 table at or after `from`: it is the only candidate. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (r->l2offs[mid] < from)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < r->nl2 && r->l2offs[lo] < off + len)
-		return "an L2 table";
 	return NULL;
 }
 
@@ -280,12 +282,19 @@ static int check_header(struct qcow2_reader *r)
 		return fail(r, "L1 table at 0x%llx overlaps the refcount table at 0x%llx",
 			    (unsigned long long)r->l1_off, (unsigned long long)r->rt_off);
 
-	/* Snapshots are ignored, but their table must at least be plausible. */
+	/* A snapshot shares clusters with the active state, which the
+	 * one-owner rule forbids, and converting only the active state would
+	 * silently drop the rest: refused, after a word on a broken table. */
 	if (h->nb_snapshots &&
 	    ((h->snapshots_offset & (r->cs - 1)) || h->snapshots_offset < r->cs ||
 	     h->snapshots_offset >= fs))
 		return fail(r, "snapshot table offset 0x%llx is invalid (unaligned, in the header or past the end of the file)",
 			    (unsigned long long)h->snapshots_offset);
+	if (h->nb_snapshots == 1)
+		return fail(r, "image has 1 internal snapshot, which is not supported");
+	if (h->nb_snapshots)
+		return fail(r, "image has %u internal snapshots, which are not supported",
+			    h->nb_snapshots);
 	return 0;
 }
 
@@ -296,15 +305,46 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int out_of_memory(struct qcow2_reader *r)
+{
+	return fail(r, "out of memory checking a file of %llu bytes",
+		    (unsigned long long)r->file_size);
+}
+
+/* Marks every L2 table in the hostmap: each is referenced once. */
+static int claim_l2_tables(struct qcow2_reader *r)
+{
+	uint64_t i, k, off;
+
+	for (i = 0; i < r->l1n; i++) {
+		if (!r->l1[i])
+			continue;
+		off = r->l1[i] & QCOW2_OFFSET_MASK;
+		switch (hostmap_claim(r->owners, off >> r->cb, O_L2)) {
+		case O_NONE:
+			continue;
+		case O_L2:
+			for (k = 0; (r->l1[k] & QCOW2_OFFSET_MASK) != off; k++)
+				;
+			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is also used by L1 entry %llu",
+				    (unsigned long long)off, (unsigned long long)i,
+				    (unsigned long long)k);
+		default:
+			return out_of_memory(r);
+		}
+	}
+	return 0;
+}
+
 static int load_l1(struct qcow2_reader *r)
 {
 	unsigned char *raw;
 	uint64_t i, off;
 
 	r->l1 = malloc(r->l1n * sizeof(uint64_t));
-	r->l2offs = malloc(r->l1n * sizeof(uint64_t));
 	raw = malloc(r->l1n * 8);
-	if (!r->l1 || !r->l2offs || !raw) {
+	r->owners = hostmap_new(round_up(r->file_size, r->cs) >> r->cb);
+	if (!r->l1 || !raw || !r->owners) {
 		free(raw);
 		return fail(r, "out of memory for an L1 table of %llu entries",
 			    (unsigned long long)r->l1n);
@@ -333,15 +373,18 @@ static int load_l1(struct qcow2_reader *r)
 			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is past the end of the file (0x%llx bytes)",
 				    (unsigned long long)off, (unsigned long long)i,
 				    (unsigned long long)r->file_size);
-		what = overlap(r, off, r->cs, 0);
+		what = overlap(r, off, r->cs);
 		if (what)
 			return fail(r, "L2 table offset 0x%llx in L1 entry %llu overlaps %s",
 				    (unsigned long long)off, (unsigned long long)i, what);
-		r->l2offs[r->nl2++] = off;
 	}
-	qsort(r->l2offs, r->nl2, sizeof(uint64_t), cmp_u64);
-	return 0;
+	return claim_l2_tables(r);
 }
+
+/* Names an L2 entry in a message; needs l1i, j and guest in scope. */
+#define WHERE "L2 entry %llu of L1 entry %llu (guest offset 0x%llx)"
+#define WHERE_ARGS (unsigned long long)j, (unsigned long long)l1i, \
+		   (unsigned long long)guest
 
 /* Checks one L2 entry and says what it maps. */
 static int classify(struct qcow2_reader *r, uint64_t l1i, uint64_t j, uint64_t e,
@@ -350,9 +393,6 @@ static int classify(struct qcow2_reader *r, uint64_t l1i, uint64_t j, uint64_t e
 	uint64_t guest = (l1i * r->l2e + j) << r->cb, off;
 	const char *what;
 
-#define WHERE "L2 entry %llu of L1 entry %llu (guest offset 0x%llx)"
-#define WHERE_ARGS (unsigned long long)j, (unsigned long long)l1i, \
-		   (unsigned long long)guest
 	*kind = K_NONE;
 	if (e & QCOW2_OFLAG_COMPRESSED) {
 		unsigned x = 62 - (r->cb - 8);
@@ -371,13 +411,13 @@ static int classify(struct qcow2_reader *r, uint64_t l1i, uint64_t j, uint64_t e
 			return fail(r, "compressed cluster offset 0x%llx in " WHERE " is past the end of the file (0x%llx bytes)",
 				    (unsigned long long)off, WHERE_ARGS,
 				    (unsigned long long)r->file_size);
-		what = overlap(r, off, 1, 1);
+		*csize = nsec * 512 - (off & 511);
+		what = overlap(r, off, *csize);
 		if (what)
 			return fail(r, "compressed cluster at 0x%llx in " WHERE " overlaps %s",
 				    (unsigned long long)off, WHERE_ARGS, what);
 		*kind = K_COMPRESSED;
 		*host = off;
-		*csize = nsec * 512 - (off & 511);
 		return 0;
 	}
 	if (e & QCOW2_L2E_STD_RESERVED)
@@ -404,16 +444,108 @@ static int classify(struct qcow2_reader *r, uint64_t l1i, uint64_t j, uint64_t e
 		return fail(r, "data cluster offset 0x%llx in " WHERE " is past the end of the file (0x%llx bytes)",
 			    (unsigned long long)off, WHERE_ARGS,
 			    (unsigned long long)r->file_size);
-	what = overlap(r, off, r->cs, 1);
+	what = overlap(r, off, r->cs);
 	if (what)
 		return fail(r, "data cluster at 0x%llx in " WHERE " overlaps %s",
 			    (unsigned long long)off, WHERE_ARGS, what);
 	*kind = K_DATA;
 	*host = off;
 	return 0;
+}
+
+static int add_start(struct qcow2_reader *r, uint64_t off)
+{
+	if (r->ncstarts == r->cstarts_cap) {
+		size_t cap = r->cstarts_cap ? 2 * r->cstarts_cap : 1024;
+		uint64_t *p = realloc(r->cstarts, cap * sizeof(*p));
+
+		if (!p)
+			return out_of_memory(r);
+		r->cstarts = p;
+		r->cstarts_cap = cap;
+	}
+	r->cstarts[r->ncstarts++] = off;
+	return 0;
+}
+
+/* After the first walk: each compressed start must be one found then, and
+ * be met once. */
+static int meet_start(struct qcow2_reader *r, uint64_t l1i, uint64_t j,
+		      uint64_t off)
+{
+	uint64_t guest = (l1i * r->l2e + j) << r->cb;
+	size_t lo = 0, hi = r->ncstarts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r->cstarts[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == r->ncstarts || r->cstarts[lo] != off)
+		return fail(r, "compressed cluster at 0x%llx in " WHERE " was not in the image when it was opened: the file is changing",
+			    (unsigned long long)off, WHERE_ARGS);
+	if (r->cseen[lo])
+		return fail(r, "compressed cluster at 0x%llx in " WHERE " starts at the same byte as another compressed cluster",
+			    (unsigned long long)off, WHERE_ARGS);
+	r->cseen[lo] = 1;
+	return 0;
+}
+
+/* The one-owner rule for the host clusters an entry maps. */
+static int claim(struct qcow2_reader *r, uint64_t l1i, uint64_t j, enum kind k,
+		 uint64_t host, uint64_t csize, int first_walk)
+{
+	uint64_t guest = (l1i * r->l2e + j) << r->cb;
+	uint64_t c, last, n = round_up(r->file_size, r->cs) >> r->cb;
+
+	if (k == K_DATA) {
+		switch (hostmap_claim(r->owners, host >> r->cb, O_DATA)) {
+		case O_NONE:
+			return 0;
+		case O_L2:
+			return fail(r, "data cluster at 0x%llx in " WHERE " overlaps an L2 table",
+				    (unsigned long long)host, WHERE_ARGS);
+		case O_DATA:
+			return fail(r, "data cluster at 0x%llx in " WHERE " is also used by another L2 entry",
+				    (unsigned long long)host, WHERE_ARGS);
+		case O_COMPRESSED:
+			return fail(r, "data cluster at 0x%llx in " WHERE " also holds compressed data of another L2 entry",
+				    (unsigned long long)host, WHERE_ARGS);
+		default:
+			return out_of_memory(r);
+		}
+	}
+	if (k != K_COMPRESSED)
+		return 0;
+	/* Up to 3 clusters; past the end of the file there is nothing to
+	 * share (every table and data cluster starts inside it). */
+	last = (host + csize - 1) >> r->cb;
+	if (last >= n)
+		last = n - 1;
+	for (c = host >> r->cb; c <= last; c++) {
+		switch (hostmap_claim(r->owners, c, O_COMPRESSED)) {
+		case O_NONE:
+		case O_COMPRESSED:
+			continue;
+		case O_L2:
+			return fail(r, "compressed cluster at 0x%llx in " WHERE " overlaps the L2 table at 0x%llx",
+				    (unsigned long long)host, WHERE_ARGS,
+				    (unsigned long long)(c << r->cb));
+		case O_DATA:
+			return fail(r, "compressed cluster at 0x%llx in " WHERE " overlaps the data cluster at 0x%llx of another L2 entry",
+				    (unsigned long long)host, WHERE_ARGS,
+				    (unsigned long long)(c << r->cb));
+		default:
+			return out_of_memory(r);
+		}
+	}
+	return first_walk ? add_start(r, host) : meet_start(r, l1i, j, host);
+}
 #undef WHERE
 #undef WHERE_ARGS
-}
 
 /* Entries of L2 table l1i that lie inside the virtual size. */
 static uint64_t entries_in(const struct qcow2_reader *r, uint64_t l1i)
@@ -434,34 +566,47 @@ static int load_l2(struct qcow2_reader *r, uint64_t l1i)
 	return read_at(r, r->l2, r->cs, r->l1[l1i] & QCOW2_OFFSET_MASK, what);
 }
 
-static int count_allocated(struct qcow2_reader *r)
+static int stopped(struct qcow2_reader *r)
 {
-	uint64_t i, j, host, csize;
-	enum kind k;
-
-	for (i = 0; i < r->l1n; i++) {
-		uint64_t n = entries_in(r, i);
-
-		if (!r->l1[i])
-			continue;
-		if (load_l2(r, i))
-			return -1;
-		for (j = 0; j < n; j++) {
-			if (classify(r, i, j, qcow2_be64(r->l2 + j * 8), &k, &host,
-				     &csize))
-				return -1;
-			if (k == K_DATA || k == K_COMPRESSED)
-				r->allocated++;
-		}
-	}
-	return 0;
+	if (!r->stop || !*r->stop)
+		return 0;
+	fail(r, "interrupted");
+	return 1;
 }
 
-int qcow2_reader_open(int fd, struct qcow2_reader **out, char *err,
-		      size_t errlen)
+static int walk(struct qcow2_reader *r, int first,
+		int (*cb)(void *, uint64_t, const void *, size_t), void *arg);
+
+/* The first walk has claimed every cluster; duplicate compressed starts
+ * show only once the starts are sorted, and a second walk names one. */
+static int check_starts(struct qcow2_reader *r)
+{
+	size_t i;
+	int ret;
+
+	if (r->ncstarts)
+		qsort(r->cstarts, r->ncstarts, sizeof(uint64_t), cmp_u64);
+	r->cseen = calloc(r->ncstarts ? r->ncstarts : 1, 1);
+	if (!r->cseen)
+		return out_of_memory(r);
+	for (i = 1; i < r->ncstarts; i++)
+		if (r->cstarts[i] == r->cstarts[i - 1])
+			break;
+	if (i >= r->ncstarts)
+		return 0;
+	ret = walk(r, 0, NULL, NULL);
+	if (ret)
+		return ret;
+	return fail(r, "two compressed clusters start at byte 0x%llx",
+		    (unsigned long long)r->cstarts[i]);
+}
+
+int qcow2_reader_open(int fd, struct qcow2_reader **out,
+		      const volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	struct qcow2_reader *r = calloc(1, sizeof(*r));
 	struct stat st;
+	int ret = -1;
 
 	*out = NULL;
 	if (!r) {
@@ -469,6 +614,7 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out, char *err,
 		return -1;
 	}
 	r->fd = fd;
+	r->stop = stop;
 	r->err = err;
 	r->errlen = errlen;
 	if (fstat(fd, &st) < 0) {
@@ -495,13 +641,13 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out, char *err,
 		fail(r, "out of memory");
 		goto bad;
 	}
-	if (count_allocated(r))
+	if ((ret = walk(r, 1, NULL, NULL)) || (ret = check_starts(r)))
 		goto bad;
 	*out = r;
 	return 0;
 bad:
 	qcow2_reader_close(r);
-	return -1;
+	return ret == STOPPED ? STOPPED : -1;
 }
 
 uint64_t qcow2_reader_size(const struct qcow2_reader *r)
@@ -633,6 +779,8 @@ static int flush(struct qcow2_reader *r, struct run *run,
 
 	if (!run->len)
 		return 0;
+	if (stopped(r))
+		return STOPPED;
 	if (read_at(r, r->run, run->len, run->host, "data"))
 		return -1;
 	ret = cb(arg, run->guest, r->run, run->len);
@@ -640,23 +788,31 @@ static int flush(struct qcow2_reader *r, struct run *run,
 	return ret;
 }
 
-int qcow2_reader_each(struct qcow2_reader *r,
-		      int (*cb)(void *arg, uint64_t guest_off, const void *data,
-				size_t len),
-		      void *arg, char *err, size_t errlen)
+/* One pass over the active tables, every entry checked. The first, at
+ * open, claims the clusters, collects the compressed starts and counts;
+ * each later one claims again from nothing (the file may have changed
+ * since) and, given cb, delivers the data. */
+static int walk(struct qcow2_reader *r, int first,
+		int (*cb)(void *, uint64_t, const void *, size_t), void *arg)
 {
 	struct run run = { 0, 0, 0 };
-	uint64_t i, j, host, csize;
+	uint64_t i, j, host = 0, csize = 0;
 	enum kind k;
 	int ret;
 
-	r->err = err;
-	r->errlen = errlen;
+	if (!first) {
+		hostmap_clear(r->owners);
+		memset(r->cseen, 0, r->ncstarts);
+		if (claim_l2_tables(r))
+			return -1;
+	}
 	for (i = 0; i < r->l1n; i++) {
 		uint64_t n = entries_in(r, i);
 
 		if (!r->l1[i])
 			continue;
+		if (stopped(r))
+			return STOPPED;
 		if (load_l2(r, i))
 			return -1;
 		for (j = 0; j < n; j++) {
@@ -666,8 +822,13 @@ int qcow2_reader_each(struct qcow2_reader *r,
 			if (len > r->cs)
 				len = r->cs;
 			if (classify(r, i, j, qcow2_be64(r->l2 + j * 8), &k, &host,
-				     &csize))
+				     &csize) ||
+			    claim(r, i, j, k, host, csize, first))
 				return -1;
+			if (first)
+				r->allocated += k == K_DATA || k == K_COMPRESSED;
+			if (!cb)
+				continue;
 			if (k == K_DATA && run.len && guest == run.guest + run.len &&
 			    host == run.host + run.len && run.len + len <= RUN_MAX) {
 				run.len += len;
@@ -680,6 +841,8 @@ int qcow2_reader_each(struct qcow2_reader *r,
 				run.host = host;
 				run.len = len;
 			} else if (k == K_COMPRESSED) {
+				if (stopped(r))
+					return STOPPED;
 				if (decompress(r, host, csize, guest))
 					return -1;
 				if ((ret = cb(arg, guest, r->cluster, len)))
@@ -687,7 +850,19 @@ int qcow2_reader_each(struct qcow2_reader *r,
 			}
 		}
 	}
-	return flush(r, &run, cb, arg);
+	return cb ? flush(r, &run, cb, arg) : 0;
+}
+
+int qcow2_reader_each(struct qcow2_reader *r,
+		      int (*cb)(void *arg, uint64_t guest_off, const void *data,
+				size_t len),
+		      void *arg, const volatile sig_atomic_t *stop, char *err,
+		      size_t errlen)
+{
+	r->stop = stop;
+	r->err = err;
+	r->errlen = errlen;
+	return walk(r, 0, cb, arg);
 }
 
 void qcow2_reader_close(struct qcow2_reader *r)
@@ -700,7 +875,9 @@ void qcow2_reader_close(struct qcow2_reader *r)
 	ZSTD_freeDCtx(r->zd);
 #endif
 	free(r->l1);
-	free(r->l2offs);
+	hostmap_free(r->owners);
+	free(r->cstarts);
+	free(r->cseen);
 	free(r->l2);
 	free(r->run);
 	free(r->cluster);

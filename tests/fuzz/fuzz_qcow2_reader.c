@@ -7,6 +7,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,8 +16,9 @@
 #include <unistd.h>
 #include "reader.h"
 
-/* Stop a walk after this much data: a tiny file may describe a 2^63-byte
- * disk full of the same cluster, which is valid, only long. */
+/* Stop a walk after this much data. The one-owner rule bounds the data by
+ * what the file holds, but compressed clusters still expand: 64 KiB of
+ * input may hold thousands of them. */
 #define MAX_OUT (64ull << 20)
 
 struct walk {
@@ -24,6 +26,9 @@ struct walk {
 	uint64_t next;     /* ranges come in ascending guest order */
 	uint64_t size;
 	unsigned sum;
+	volatile sig_atomic_t *stop;
+	uint64_t stop_at;  /* raise *stop after this many bytes */
+	int stopped;
 };
 
 static int each(void *arg, uint64_t off, const void *data, size_t len)
@@ -39,6 +44,13 @@ static int each(void *arg, uint64_t off, const void *data, size_t len)
 	/* Touch the first and last byte: ASan checks the buffer is real. */
 	w->sum += p[0] + p[len - 1];
 	w->bytes += len;
+	/* Raised once, the flag must end the walk before the next range. */
+	if (w->stopped)
+		__builtin_trap();
+	if (w->stop && w->bytes > w->stop_at) {
+		*w->stop = 1;
+		w->stopped = 1;
+	}
 	return w->bytes > MAX_OUT ? 1 : 0;
 }
 
@@ -46,7 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct qcow2_reader *r = NULL;
 	struct walk w = { 0 };
+	volatile sig_atomic_t stop = 0;
 	char err[256];
+	int rc;
 	int fd = memfd_create("fuzz-qcow2", MFD_CLOEXEC);
 	size_t done = 0;
 
@@ -60,15 +74,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		done += n;
 	}
 	qcow2_probe(data, size);
-	if (qcow2_reader_open(fd, &r, err, sizeof(err)) == 0) {
+	err[0] = 0;
+	rc = qcow2_reader_open(fd, &r, &stop, err, sizeof(err));
+	if (rc == 0) {
 		w.size = qcow2_reader_size(r);
 		(void)qcow2_reader_cluster_size(r);
 		(void)qcow2_reader_allocated(r);
+		/* Half the inputs also test the stop flag, from the input's
+		 * last byte: after 0 to 255 clusters' worth of data. */
+		if (size && (data[size - 1] & 1)) {
+			w.stop = &stop;
+			w.stop_at = (uint64_t)(data[size - 1] >> 1) *
+				    qcow2_reader_cluster_size(r);
+		}
 		err[0] = 0;
-		if (qcow2_reader_each(r, each, &w, err, sizeof(err)) < 0 && !err[0])
-			__builtin_trap(); /* an error always comes with a message */
+		rc = qcow2_reader_each(r, each, &w, &stop, err, sizeof(err));
+		/* An error comes with a message; a stop is reported only
+		 * when the flag was raised. */
+		if ((rc < 0 && !err[0]) || (rc == QCOW2_STOPPED && !w.stopped))
+			__builtin_trap();
 		qcow2_reader_close(r);
-	} else if (!err[0]) {
+	} else if (rc != -1 || !err[0] || r) {
 		__builtin_trap();
 	}
 out:

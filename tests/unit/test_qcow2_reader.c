@@ -1,5 +1,6 @@
 /* Unit tests of the qcow2 header codec and the qcow2 reader, on small
  * images built in memory and written to a memfd. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,7 @@ struct collect {
 	size_t first_len;
 	int bad;
 	int stop_with;
+	volatile sig_atomic_t *raise;   /* set during the first call */
 };
 
 static int collect_cb(void *arg, uint64_t off, const void *data, size_t len)
@@ -121,6 +123,8 @@ static int collect_cb(void *arg, uint64_t off, const void *data, size_t len)
 	if (!c->calls++)
 		c->first_len = len;
 	memcpy(c->out + off, data, len);
+	if (c->raise)
+		*c->raise = SIGINT;
 	return c->stop_with;
 }
 
@@ -131,7 +135,7 @@ static void expect_open(const struct img *m, const char *phrase, const char *nam
 	struct qcow2_reader *r = NULL;
 	char err[512] = "";
 	int fd = to_fd(m);
-	int rc = qcow2_reader_open(fd, &r, err, sizeof(err));
+	int rc = qcow2_reader_open(fd, &r, NULL, err, sizeof(err));
 
 	if (phrase) {
 		TAP_CHECK(&t, rc == -1 && !r && strstr(err, phrase), name);
@@ -192,7 +196,7 @@ static void test_read(unsigned version)
 
 	build(&m, version);
 	fd = to_fd(&m);
-	rc = qcow2_reader_open(fd, &r, err, sizeof(err));
+	rc = qcow2_reader_open(fd, &r, NULL, err, sizeof(err));
 	snprintf(name, sizeof(name), "read v%u: opens (%s)", version, err);
 	TAP_CHECK(&t, rc == 0, name);
 	if (rc) {
@@ -204,14 +208,14 @@ static void test_read(unsigned version)
 	TAP_CHECK(&t, qcow2_reader_allocated(r) == 4,
 		  "read: 4 allocated clusters (zero and unallocated not counted)");
 	memset(&c, 0, sizeof(c));
-	rc = qcow2_reader_each(r, collect_cb, &c, err, sizeof(err));
+	rc = qcow2_reader_each(r, collect_cb, &c, NULL, err, sizeof(err));
 	TAP_CHECK(&t, rc == 0 && !c.bad, "read: each succeeds");
 	TAP_CHECK(&t, memcmp(c.out, m.want, VSIZE) == 0, "read: the guest bytes are right");
 	TAP_CHECK(&t, c.calls == 3 && c.first_len == 2 * CS,
 		  "read: contiguous clusters come as one range");
 	memset(&c, 0, sizeof(c));
 	c.stop_with = 7;
-	TAP_CHECK(&t, qcow2_reader_each(r, collect_cb, &c, err, sizeof(err)) == 7 &&
+	TAP_CHECK(&t, qcow2_reader_each(r, collect_cb, &c, NULL, err, sizeof(err)) == 7 &&
 		  c.calls == 1, "read: a callback's non-zero return stops the walk");
 	qcow2_reader_close(r);
 	close(fd);
@@ -230,8 +234,8 @@ static void test_partial_last_cluster(void)
 	memset(m.want + 255 * CS + 100, 0, CS - 100);
 	fd = to_fd(&m);
 	memset(&c, 0, sizeof(c));
-	TAP_CHECK(&t, qcow2_reader_open(fd, &r, err, sizeof(err)) == 0 &&
-		  qcow2_reader_each(r, collect_cb, &c, err, sizeof(err)) == 0 &&
+	TAP_CHECK(&t, qcow2_reader_open(fd, &r, NULL, err, sizeof(err)) == 0 &&
+		  qcow2_reader_each(r, collect_cb, &c, NULL, err, sizeof(err)) == 0 &&
 		  memcmp(c.out, m.want, VSIZE) == 0,
 		  "read: past the end of the file, the last cluster reads as zeros");
 	qcow2_reader_close(r);
@@ -250,9 +254,9 @@ static void test_bad_compressed(void)
 	memset(m.b + COMP_OFF, 0xff, 64);
 	fd = to_fd(&m);
 	memset(&c, 0, sizeof(c));
-	rc = qcow2_reader_open(fd, &r, err, sizeof(err));
+	rc = qcow2_reader_open(fd, &r, NULL, err, sizeof(err));
 	if (!rc)
-		rc = qcow2_reader_each(r, collect_cb, &c, err, sizeof(err));
+		rc = qcow2_reader_each(r, collect_cb, &c, NULL, err, sizeof(err));
 	TAP_CHECK(&t, rc == -1 && strstr(err, "is corrupt"),
 		  "read: garbage compressed data is an error");
 	qcow2_reader_close(r);
@@ -314,7 +318,122 @@ static void test_rules(void)
 	MUT(3, l2_set(&m, 10, QCOW2_OFLAG_COMPRESSED | (9 * CS + 10)), "compressed cluster offset", "rules: compressed data past the end");
 	MUT(3, l2_set(&m, 10, QCOW2_OFLAG_COMPRESSED | 200), "overlaps the header", "rules: compressed data in the header");
 	MUT(3, l2_set(&m, 256, 77 * CS), NULL, "rules: entries past the virtual size are ignored");
+	MUT(3, (qcow2_put32(m.b + 60, 1), qcow2_put64(m.b + 64, 2 * CS)),
+	    "image has 1 internal snapshot, which is not supported", "rules: a snapshot");
+	MUT(3, (qcow2_put32(m.b + 60, 3), qcow2_put64(m.b + 64, 2 * CS)),
+	    "image has 3 internal snapshots, which are not supported", "rules: snapshots");
+	MUT(3, qcow2_put32(m.b + 60, 1), "snapshot table offset 0x0 is invalid", "rules: a snapshot table in the header");
+
+	/* One owner per cluster. */
+	MUT(3, l2_set(&m, 3, 5 * CS | QCOW2_OFLAG_COPIED),
+	    "data cluster at 0x5000 in L2 entry 3 of L1 entry 0 (guest offset 0x3000) is also used by another L2 entry",
+	    "owners: a data cluster used twice in one table");
+	MUT(3, (qcow2_put64(m.b + 24, 4 << 20), qcow2_put32(m.b + 36, 2),
+		qcow2_put64(m.b + L1_OFF + 8, L2_OFF | QCOW2_OFLAG_COPIED)),
+	    "L2 table offset 0x4000 in L1 entry 1 is also used by L1 entry 0",
+	    "owners: two L1 entries share an L2 table");
+	MUT(3, l2_set(&m, 3, 7 * CS),
+	    "compressed cluster at 0x7064 in L2 entry 10 of L1 entry 0 (guest offset 0xa000) overlaps the data cluster at 0x7000 of another L2 entry",
+	    "owners: compressed data inside a plain data cluster");
+	MUT(3, l2_set(&m, 30, 7 * CS),
+	    "data cluster at 0x7000 in L2 entry 30 of L1 entry 0 (guest offset 0x1e000) also holds compressed data of another L2 entry",
+	    "owners: a plain data cluster on compressed data");
+	MUT(3, l2_set(&m, 11, qcow2_be64(m.b + L2_OFF + 10 * 8)),
+	    "compressed cluster at 0x7064 in L2 entry 11 of L1 entry 0 (guest offset 0xb000) starts at the same byte as another compressed cluster",
+	    "owners: two compressed clusters start at the same byte");
+	MUT(3, l2_set(&m, 11, QCOW2_OFLAG_COMPRESSED | (7 * CS + 700)), NULL,
+	    "owners: compressed clusters may share a host cluster");
+	/* The L2 table moved to cluster 9, right after data cluster 8, into
+	 * which a compressed range now runs. */
+	MUT(3, (memcpy(m.b + 9 * CS, m.b + L2_OFF, CS), m.len = 10 * CS,
+		qcow2_put64(m.b + L1_OFF, 9 * CS | QCOW2_OFLAG_COPIED),
+		qcow2_put64(m.b + 9 * CS + 10 * 8, QCOW2_OFLAG_COMPRESSED | (8 * CS + 4000) |
+			    (1ull << (62 - (CB - 8))))),
+	    "compressed cluster at 0x8fa0 in L2 entry 10 of L1 entry 0 (guest offset 0xa000) overlaps the L2 table at 0x9000",
+	    "owners: a compressed range that runs into an L2 table");
 #undef MUT
+}
+
+/* The stop flag: checked at open and between delivered ranges. */
+static void test_stop(void)
+{
+	static struct img m;
+	static struct collect c;
+	volatile sig_atomic_t flag = SIGTERM;
+	struct qcow2_reader *r = NULL;
+	char err[512] = "";
+	int fd, rc;
+
+	build(&m, 3);
+	fd = to_fd(&m);
+	rc = qcow2_reader_open(fd, &r, &flag, err, sizeof(err));
+	TAP_CHECK(&t, rc == QCOW2_STOPPED && !r && strstr(err, "interrupted"),
+		  "stop: a raised flag stops the open");
+	flag = 0;
+	rc = qcow2_reader_open(fd, &r, &flag, err, sizeof(err));
+	TAP_CHECK(&t, rc == 0 && r, "stop: a flag at 0 does not");
+	if (rc) {
+		close(fd);
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.raise = &flag;
+	rc = qcow2_reader_each(r, collect_cb, &c, &flag, err, sizeof(err));
+	TAP_CHECK(&t, rc == QCOW2_STOPPED && c.calls == 1,
+		  "stop: a flag raised during the walk stops it before the next range");
+	qcow2_reader_close(r);
+	close(fd);
+}
+
+/* The second walk checks the tables again: a file changed after the open
+ * cannot bring back what the open refused. */
+static void test_changed(void)
+{
+	static struct img m;
+	static struct collect c;
+	struct qcow2_reader *r = NULL;
+	unsigned char e[8];
+	char err[512] = "";
+	int fd, rc;
+
+	build(&m, 3);
+	fd = to_fd(&m);
+	rc = qcow2_reader_open(fd, &r, NULL, err, sizeof(err));
+	qcow2_put64(e, 5 * CS | QCOW2_OFLAG_COPIED);
+	if (!rc && pwrite(fd, e, 8, L2_OFF + 3 * 8) == 8) {
+		memset(&c, 0, sizeof(c));
+		rc = qcow2_reader_each(r, collect_cb, &c, NULL, err, sizeof(err));
+	}
+	TAP_CHECK(&t, rc == -1 && strstr(err, "is also used by another L2 entry"),
+		  "changed: a data cluster shared after the open is refused by the walk");
+	qcow2_reader_close(r);
+	close(fd);
+
+	r = NULL;
+	fd = to_fd(&m);
+	rc = qcow2_reader_open(fd, &r, NULL, err, sizeof(err));
+	qcow2_put64(e, QCOW2_OFLAG_COMPRESSED | (7 * CS + 700));
+	if (!rc && pwrite(fd, e, 8, L2_OFF + 10 * 8) == 8) {
+		memset(&c, 0, sizeof(c));
+		rc = qcow2_reader_each(r, collect_cb, &c, NULL, err, sizeof(err));
+	}
+	TAP_CHECK(&t, rc == -1 && strstr(err, "was not in the image when it was opened"),
+		  "changed: a compressed cluster moved after the open is refused by the walk");
+	qcow2_reader_close(r);
+	close(fd);
+
+	r = NULL;
+	fd = to_fd(&m);
+	rc = qcow2_reader_open(fd, &r, NULL, err, sizeof(err));
+	memcpy(e, m.b + L2_OFF + 10 * 8, 8);
+	if (!rc && pwrite(fd, e, 8, L2_OFF + 11 * 8) == 8) {
+		memset(&c, 0, sizeof(c));
+		rc = qcow2_reader_each(r, collect_cb, &c, NULL, err, sizeof(err));
+	}
+	TAP_CHECK(&t, rc == -1 && strstr(err, "starts at the same byte"),
+		  "changed: a compressed cluster doubled after the open is refused by the walk");
+	qcow2_reader_close(r);
+	close(fd);
 }
 
 int main(void)
@@ -325,5 +444,7 @@ int main(void)
 	test_partial_last_cluster();
 	test_bad_compressed();
 	test_rules();
+	test_stop();
+	test_changed();
 	return tap_done(&t);
 }
