@@ -18,7 +18,6 @@ const char *block_class_name(enum block_class c)
 		[BC_QUOTA] = "quota",
 		[BC_ORPHAN_FILE] = "orphan file",
 		[BC_DATA] = "file data",
-		[BC_SPECIAL] = "special inodes",
 	};
 
 	return (c >= 0 && c < BC_COUNT) ? names[c] : "unknown";

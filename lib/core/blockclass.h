@@ -18,7 +18,6 @@ enum block_class {
 	BC_QUOTA,
 	BC_ORPHAN_FILE,
 	BC_DATA,
-	BC_SPECIAL,        /* a block map on a device, fifo or socket inode */
 	BC_COUNT
 };
 

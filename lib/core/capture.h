@@ -65,6 +65,17 @@ errcode_t capture_orphans(struct capture *c);
  * damaged block map, what was found before the damage stays in the map. */
 errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
 			struct ext2_inode *inode);
+/* Used by capture_inode(): walk an inode's block map or extent tree, its
+ * data blocks as data_class (-1: mapping blocks only). */
+errcode_t capture_walk(struct capture *c, ext2_ino_t ino,
+		       struct ext2_inode *inode, int data_class);
+/* The blocks of an extent tree (no data), each only once it has been read
+ * as an extent node: what a device, fifo or socket may point at. */
+errcode_t capture_extent_nodes(struct capture *c, ext2_ino_t ino,
+			       struct ext2_inode *inode);
+/* A device, fifo or socket: what e2fsck reads of it (capture_special.c). */
+errcode_t capture_special(struct capture *c, ext2_ino_t ino,
+			  struct ext2_inode *inode);
 /* capture_inode() plus the report: returns nonzero when the job must stop. */
 errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 				struct ext2_inode *inode);

@@ -64,6 +64,7 @@ struct walk {
 	errcode_t err;
 	uint64_t seen;     /* block references followed */
 	uint64_t limit;    /* more than this: the map is garbage */
+	int nodes_read;    /* an index's child is kept only once read as a node */
 };
 
 /*
@@ -112,6 +113,7 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 	struct ext2fs_extent e;
 	errcode_t err;
 	int op = EXT2_EXTENT_ROOT;
+	blk64_t child = 0; /* with nodes_read: the node the next get reads */
 
 	ext2_filsys fs = w->c->fs;
 	int flags = fs->flags, bad_csum = 0;
@@ -142,13 +144,24 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 			err = EINTR;
 			break;
 		}
+		/* The get after an index's first visit goes down into it. */
+		if (child) {
+			err = blockmap_add(w->c->map, child, 1, w->meta_class);
+			child = 0;
+			if (err)
+				break;
+		}
 		if (++w->seen > w->limit) {
 			w->c->why = N_("more extents than the inode can own");
 			err = EXT2_ET_BAD_BLOCK_NUM;
 			break;
 		}
 		if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF)) {
-			if (!(e.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+			if (e.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)
+				;
+			else if (w->nodes_read)
+				child = e.e_pblk;
+			else
 				err = blockmap_add(w->c->map, e.e_pblk, 1,
 						   w->meta_class);
 		} else if (w->data_class >= 0) {
@@ -167,10 +180,10 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 	return err;
 }
 
-static errcode_t walk_inode(struct capture *c, ext2_ino_t ino,
-			    struct ext2_inode *inode, int data_class)
+errcode_t capture_walk(struct capture *c, ext2_ino_t ino,
+		       struct ext2_inode *inode, int data_class)
 {
-	struct walk w = { c, data_class, BC_INDIRECT, 0, 0, 0 };
+	struct walk w = { c, data_class, BC_INDIRECT, 0, 0, 0, 0 };
 	errcode_t err;
 
 	w.limit = walk_limit(c->fs, inode);
@@ -185,22 +198,13 @@ static errcode_t walk_inode(struct capture *c, ext2_ino_t ino,
 	return w.err ? w.err : err;
 }
 
-/* A device, fifo or socket owns no blocks; one that seems to (a directory
- * whose mode was damaged, say) keeps them, for e2fsck to judge. */
-static int special_with_blocks(const struct ext2_inode *inode)
+errcode_t capture_extent_nodes(struct capture *c, ext2_ino_t ino,
+			       struct ext2_inode *inode)
 {
-	const struct ext3_extent_header *eh =
-		(const struct ext3_extent_header *)inode->i_block;
+	struct walk w = { c, -1, BC_EXTENT, 0, 0, 0, 1 };
 
-	if (LINUX_S_ISDIR(inode->i_mode) || LINUX_S_ISREG(inode->i_mode) ||
-	    LINUX_S_ISLNK(inode->i_mode))
-		return 0;
-	if (inode->i_flags & EXT4_INLINE_DATA_FL)
-		return 0;
-	if (inode->i_flags & EXT4_EXTENTS_FL)
-		return ext2fs_le16_to_cpu(eh->eh_magic) == EXT3_EXT_MAGIC &&
-		       eh->eh_entries != 0;
-	return inode->i_blocks != 0;
+	w.limit = walk_limit(c->fs, inode);
+	return walk_extents(&w, ino, inode);
 }
 
 errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
@@ -217,22 +221,27 @@ errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
 		if (err)
 			return err;
 	}
-	if (special_with_blocks(inode))
-		return walk_inode(c, ino, inode, BC_SPECIAL);
+	if (!LINUX_S_ISDIR(inode->i_mode) && !LINUX_S_ISREG(inode->i_mode) &&
+	    !LINUX_S_ISLNK(inode->i_mode)) {
+		/* e2fsck gives these their regular mode back, then reads them */
+		if (special_class(fs, ino, &cl))
+			return capture_walk(c, ino, inode, cl);
+		return capture_special(c, ino, inode);
+	}
 	if (!ext2fs_inode_has_valid_blocks2(fs, inode))
 		return 0;
 	if (LINUX_S_ISDIR(inode->i_mode))
-		return walk_inode(c, ino, inode, BC_DIRECTORY);
+		return capture_walk(c, ino, inode, BC_DIRECTORY);
 	if (LINUX_S_ISLNK(inode->i_mode))
-		return walk_inode(c, ino, inode, BC_SYMLINK);
+		return capture_walk(c, ino, inode, BC_SYMLINK);
 	if (special_class(fs, ino, &cl))
-		return walk_inode(c, ino, inode, cl);
+		return capture_walk(c, ino, inode, cl);
 	if (c->opts.all_data)
-		return walk_inode(c, ino, inode, BC_DATA);
+		return capture_walk(c, ino, inode, BC_DATA);
 	if ((inode->i_flags & EXT4_EXTENTS_FL) ||
 	    inode->i_block[EXT2_IND_BLOCK] || inode->i_block[EXT2_DIND_BLOCK] ||
 	    inode->i_block[EXT2_TIND_BLOCK])
-		return walk_inode(c, ino, inode, -1);
+		return capture_walk(c, ino, inode, -1);
 	return 0;
 }
 
