@@ -2,12 +2,23 @@
 #
 # E2IMAGE   the binary under test (default: the one built in ../e2image)
 # ORACLE    e2fsprogs' e2image, the reference behaviour
-# FIXDIR    fixture cache shared by all suites (tests/work/fixtures)
+# FIXROOT   root of the fixture cache shared by all suites (tests/work/fixtures)
+# FIXDIR    the cache of the current fixtures/build.sh: FIXROOT/<its sha256>
+#           (derived, not settable: a changed build.sh must not be served the
+#           images of an older one; directories of older keys are left behind)
 
 E2IMAGE=${E2IMAGE:-$BATS_TEST_DIRNAME/../e2image/e2image}
 ORACLE=${ORACLE:-/usr/sbin/e2image}
-FIXDIR=${FIXDIR:-$BATS_TEST_DIRNAME/work/fixtures}
-export E2IMAGE ORACLE FIXDIR
+FIXROOT=${FIXROOT:-$BATS_TEST_DIRNAME/work/fixtures}
+
+# content_key FILE...: a cache key for what FILEs build (sha256 of their
+# contents, in order, shortened)
+content_key() {
+	cat "$@" | sha256sum | cut -c1-16
+}
+
+FIXDIR=$FIXROOT/$(content_key "$BATS_TEST_DIRNAME/fixtures/build.sh")
+export E2IMAGE ORACLE FIXROOT FIXDIR
 export LC_ALL=C TZ=UTC
 
 # fixture NAME: print the path of fixture NAME, building it if needed.

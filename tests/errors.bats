@@ -28,10 +28,20 @@ fails_cleanly() {
 	[ ! -e out.img ]
 }
 
-@test "errors: a missing input: the oracle's message, for reference" {
-	run "$ORACLE" -r nonexist out.img
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"e2image: No such file or directory while trying to open nonexist"* ]]
+# The oracle's stderr: its version line, then "PROGRAM: REASON while trying
+# to open nonexist"; ours must give the same status and the same message
+# line (program name aside), and nothing else on stderr.
+@test "errors: a missing input: the same status and message line as e2fsprogs' e2image" {
+	local orc=0 rc=0 want
+	"$ORACLE" -r nonexist out.img > oracle.out 2> oracle.err || orc=$?
+	"$E2IMAGE" -r nonexist out.img > out.txt 2> err.txt || rc=$?
+	[ "$rc" = "$orc" ] || fail "ours: exit $rc, the oracle: exit $orc"
+	want=$(grep -v '^e2image [0-9]' oracle.err | sed 's|^[^:]*: ||')
+	[ -n "$want" ] || fail "the oracle printed no message: $(cat oracle.err)"
+	[ "$(sed 's|^[^:]*: ||' err.txt)" = "$want" ] ||
+		fail "ours: '$(cat err.txt)', the oracle: '$want'"
+	[ ! -s out.txt ] || fail "ours printed on stdout: $(cat out.txt)"
+	[ ! -e out.img ]
 }
 
 @test "errors: 1 MiB of zeros is not a file system" {

@@ -120,8 +120,50 @@ same_as_short() {
 	grep -q '^Writing block' long.out
 }
 
-@test "options: --force is -f" {
-	same_as_short "--raw --force" "-rf"
+# --- the mount check (-f / --force) ---------------------------------------
+# libext2fs' ext2fs_check_mount_point() reports a read-write (or read-only)
+# mount when EXT2FS_PRETEND_RW_MOUNT (EXT2FS_PRETEND_RO_MOUNT) is set, so
+# the refusal is reached without mounting anything; the oracle, linked to
+# the same library, shows the expected behaviour.
+
+@test "options: a read-write mounted source is refused without -f, in e2fsprogs' words (-r, -Q)" {
+	local m orc rc
+	for m in -r -Q; do
+		rm -f out.img
+		orc=0 rc=0
+		EXT2FS_PRETEND_RW_MOUNT=1 "$ORACLE" $m "$SRC" out.img > /dev/null 2> oracle.err || orc=$?
+		[ "$orc" = 1 ] || fail "oracle $m: exit $orc: the pretend mount did not take"
+		[ ! -e out.img ] || fail "oracle $m: left out.img"
+		EXT2FS_PRETEND_RW_MOUNT=1 "$E2IMAGE" $m "$SRC" out.img > out.txt 2> err.txt || rc=$?
+		[ "$rc" = 1 ] || fail "ours $m: exit $rc, want 1"
+		[ ! -e out.img ] || fail "ours $m: left out.img behind"
+		[ ! -s out.txt ] || fail "ours $m: printed on stdout"
+		grep -v '^e2image [0-9]' oracle.err | diff - err.txt >&2 ||
+			fail "ours $m: stderr differs from the oracle's (< oracle, > ours)"
+	done
+}
+
+@test "options: -f and --force image a read-write mounted source, as if it were not mounted" {
+	"$E2IMAGE" -r "$SRC" unmounted.img
+	EXT2FS_PRETEND_RW_MOUNT=1 "$ORACLE" -rf "$SRC" oracle.img 2> /dev/null
+	cmp unmounted.img oracle.img
+	EXT2FS_PRETEND_RW_MOUNT=1 "$E2IMAGE" -rf "$SRC" short.img > short.out 2> short.err ||
+		fail "-f: exit $?: $(cat short.err)"
+	EXT2FS_PRETEND_RW_MOUNT=1 "$E2IMAGE" --raw --force "$SRC" long.img > long.out 2> long.err ||
+		fail "--force: exit $?: $(cat long.err)"
+	cmp unmounted.img short.img || fail "-f: image differs from the unmounted run's"
+	cmp unmounted.img long.img || fail "--force: image differs from the unmounted run's"
+	[ ! -s short.out ] && [ ! -s long.out ] || fail "something on stdout"
+}
+
+@test "options: a read-only mounted source is imaged without -f" {
+	"$E2IMAGE" -r "$SRC" unmounted.img
+	EXT2FS_PRETEND_RO_MOUNT=1 "$ORACLE" -r "$SRC" oracle.img 2> /dev/null ||
+		fail "oracle: exit $?"
+	EXT2FS_PRETEND_RO_MOUNT=1 "$E2IMAGE" -r "$SRC" ro.img 2> err.txt ||
+		fail "exit $?: $(cat err.txt)"
+	cmp unmounted.img ro.img
+	cmp oracle.img ro.img
 }
 
 @test "options: --progress is -p (same image, progress on stderr)" {
@@ -129,11 +171,48 @@ same_as_short() {
 	grep -q 'Copied' long.err
 }
 
-@test "options: --check is -c" {
-	"$E2IMAGE" -r "$SRC" long.img 2>/dev/null
-	run "$E2IMAGE" --raw --check "$SRC" long.img
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"blocks already contained the data to be copied"* ]]
+# checked_count FILE: N from "N blocks already contained the data to be copied"
+checked_count() {
+	sed -n 's/^\([0-9][0-9]*\) blocks already contained the data to be copied$/\1/p' "$1"
+}
+
+# check_like_oracle TAG SRC BASE OURS_ARGS ORACLE_ARGS: run both on copies
+# of the existing output BASE; same count of blocks found in place, same
+# result; leaves TAG-ours.img
+check_like_oracle() {
+	local tag=$1 src=$2 base=$3 ours_args=$4 oracle_args=$5 n_ours n_oracle
+	cp --sparse=always "$base" "$tag-oracle.img"
+	cp --sparse=always "$base" "$tag-ours.img"
+	"$ORACLE" $oracle_args "$src" "$tag-oracle.img" > "$tag-oracle.out" 2> /dev/null ||
+		fail "oracle $oracle_args: exit $?"
+	"$E2IMAGE" $ours_args "$src" "$tag-ours.img" > "$tag-ours.out" 2> "$tag-ours.err" ||
+		fail "ours $ours_args: exit $?: $(cat "$tag-ours.err")"
+	n_oracle=$(checked_count "$tag-oracle.out")
+	n_ours=$(checked_count "$tag-ours.out")
+	[ -n "$n_oracle" ] || fail "oracle $oracle_args: no count: $(cat "$tag-oracle.out")"
+	[ "$n_ours" = "$n_oracle" ] ||
+		fail "$tag: ours ($ours_args) found '$n_ours' blocks in place, the oracle $n_oracle"
+	cmp "$tag-ours.img" "$tag-oracle.img" || fail "$tag: the result differs from the oracle's"
+}
+
+@test "options: --check (-c) finds as many blocks in place as e2fsprogs, and rewrites the changed one" {
+	local blk bs
+	"$ORACLE" -ra "$SRC" base.img 2> /dev/null
+	check_like_oracle meta "$SRC" base.img "--raw --check" "-rc"
+	check_like_oracle all "$SRC" base.img "--raw --all-data --check" "-rac"
+	check_like_oracle short "$SRC" base.img "-rac" "-rac"
+	# change one data block of /medium in a copy of the source
+	cp --sparse=always "$SRC" changed.img
+	bs=$(dumpe2fs -h changed.img 2> /dev/null | awk -F: '/^Block size:/ { print $2 + 0 }')
+	blk=$(debugfs -R "blocks /medium" changed.img 2> /dev/null | awk '{ print $2 }')
+	[ -n "$blk" ] || fail "no second block in /medium"
+	head -c "$bs" /dev/zero | tr '\0' 'Z' |
+		dd of=changed.img bs="$bs" seek="$blk" conv=notrunc status=none
+	check_like_oracle changed changed.img all-ours.img "--raw --all-data --check" "-rac"
+	[ "$(checked_count changed-ours.out)" = "$(($(checked_count all-ours.out) - 1))" ] ||
+		fail "after a one-block change: $(checked_count changed-ours.out) blocks in place, before $(checked_count all-ours.out)"
+	"$ORACLE" -ra changed.img fresh.img 2> /dev/null
+	cmp changed-ours.img fresh.img || fail "the updated image differs from a fresh -ra image of the changed source"
 }
 
 @test "options: --qcow2 is -Q, --cluster-size and --qcow2-version are checked" {
@@ -150,13 +229,36 @@ same_as_short() {
 	[ ! -e bad.raw ]
 }
 
-@test "options: --scramble and --install are accepted as -s / -I" {
-	run "$E2IMAGE" --raw --scramble "$SRC" s.img
-	[[ "$output" != *"unrecognized option"* ]]
-	[[ "$output" != *"invalid option"* ]]
-	run "$E2IMAGE" --install "$SRC" i.img
-	[[ "$output" != *"unrecognized option"* ]]
-	[[ "$output" != *"invalid option"* ]]
+# same_refusal "LONG ARGS" "SHORT ARGS" FILE...: both forms exit with the
+# same non-zero status and the same (non-empty) stderr, print nothing on
+# stdout, leave no out.img behind and do not change FILEs
+same_refusal() {
+	local long=$1 short=$2 f long_rc=0 short_rc=0 sums=""
+	shift 2
+	for f in "$@"; do sums="$sums$(sha "$f") "; done
+	rm -f out.img
+	"$E2IMAGE" $short > short.out 2> short.err || short_rc=$?
+	[ ! -e out.img ] || fail "$short left out.img behind"
+	"$E2IMAGE" $long > long.out 2> long.err || long_rc=$?
+	[ ! -e out.img ] || fail "$long left out.img behind"
+	[ "$short_rc" != 0 ] || fail "$short: exit 0"
+	[ "$long_rc" = "$short_rc" ] || fail "$long: exit $long_rc, $short: exit $short_rc"
+	[ -s short.err ] || fail "$short: nothing on stderr"
+	cmp short.err long.err || fail "$long: stderr '$(cat long.err)', $short: '$(cat short.err)'"
+	[ ! -s short.out ] && [ ! -s long.out ] || fail "something on stdout"
+	for f in "$@"; do
+		[ "$(sha "$f")" = "${sums%% *}" ] || fail "$f changed"
+		sums=${sums#* }
+	done
+}
+
+@test "options: --scramble behaves exactly as -s (status, stderr, no output file)" {
+	same_refusal "--raw --scramble $SRC out.img" "-r -s $SRC out.img" "$SRC"
+}
+
+@test "options: --install behaves exactly as -I (status, stderr, no output file, target untouched)" {
+	cp --sparse=always "$SRC" target.img
+	same_refusal "--install target.img out.img" "-I target.img out.img" target.img
 }
 
 @test "options: --help exits 0 and documents every option on stdout" {

@@ -72,7 +72,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$logs/asan${ASAN_O
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 export SANITIZER_LOG_DIR=$logs
 # Share the fixture cache with the main tree's `make check`.
-export FIXDIR=${FIXDIR:-$top/tests/work/fixtures}
+export FIXROOT=${FIXROOT:-$top/tests/work/fixtures}
 export E2IMAGE=$tree/e2image/e2image
 # Suites left out: bench-like ones that only time things (none is heavy
 # today; progress.bats sleeps and is timing-sensitive under ASan).
