@@ -139,20 +139,20 @@ static int finish_map(struct plan *p, struct blockmap *m)
  */
 static int report_past_end(struct plan *p)
 {
-	const struct blockmap *m = &p->blocks;
 	uint64_t end = p->src.end_blk, n = 0, first = UINT64_MAX, last = 0;
-	size_t i;
+	struct bm_cursor c;
+	struct bm_run r;
 
-	for (i = 0; i < m->nruns; i++) {
-		const struct bm_run *r = &m->runs[i];
-		uint64_t s = r->start > end ? r->start : end;
+	blockmap_cursor(&c, &p->blocks, 0);
+	while (blockmap_next(&c, &r)) {
+		uint64_t s = r.start > end ? r.start : end;
 
-		if (r->start + r->len <= end)
+		if (r.start + r.len <= end)
 			continue;
-		n += r->start + r->len - s;
+		n += r.start + r.len - s;
 		if (s < first)
 			first = s;
-		last = r->start + r->len - 1;
+		last = r.start + r.len - 1;
 	}
 	if (!n)
 		return 1;

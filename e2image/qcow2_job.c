@@ -64,15 +64,16 @@ static int probe(struct qjob *q)
 static int cluster_runs(struct qjob *q, unsigned cb)
 {
 	uint64_t bs = q->p.fs->blocksize, cs = (uint64_t)1 << cb;
-	size_t i;
+	struct bm_cursor c;
+	struct bm_run r;
 
 	q->runs = calloc(q->nonzero.nruns ? q->nonzero.nruns : 1, sizeof(*q->runs));
 	if (!q->runs)
 		return 0;
-	for (i = 0; i < q->nonzero.nruns; i++) {
-		const struct bm_run *r = &q->nonzero.runs[i];
-		uint64_t s = r->start * bs / cs;
-		uint64_t e = ((r->start + r->len) * bs + cs - 1) / cs;
+	blockmap_cursor(&c, &q->nonzero, 0);
+	while (blockmap_next(&c, &r)) {
+		uint64_t s = r.start * bs / cs;
+		uint64_t e = ((r.start + r.len) * bs + cs - 1) / cs;
 		struct qcow2_run *last = q->nruns ? &q->runs[q->nruns - 1] : NULL;
 
 		if (last && s <= last->start + last->len) {

@@ -76,6 +76,10 @@ errcode_t capture_extent_nodes(struct capture *c, ext2_ino_t ino,
 /* A device, fifo or socket: what e2fsck reads of it (capture_special.c). */
 errcode_t capture_special(struct capture *c, ext2_ino_t ino,
 			  struct ext2_inode *inode);
+/* A damaged tree can name millions of blocks: no more references are
+ * followed than the inode could own (its i_blocks, with room for the
+ * mapping blocks), nor than the filesystem has. */
+uint64_t capture_walk_limit(ext2_filsys fs, const struct ext2_inode *inode);
 /* capture_inode() plus the report: returns nonzero when the job must stop. */
 errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 				struct ext2_inode *inode);

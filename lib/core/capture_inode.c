@@ -67,12 +67,7 @@ struct walk {
 	int nodes_read;    /* an index's child is kept only once read as a node */
 };
 
-/*
- * A damaged indirect tree can name millions of blocks: no more references
- * are followed than the inode could own (its i_blocks, with room for the
- * mapping blocks), nor than the filesystem has.
- */
-static uint64_t walk_limit(ext2_filsys fs, const struct ext2_inode *inode)
+uint64_t capture_walk_limit(ext2_filsys fs, const struct ext2_inode *inode)
 {
 	uint64_t owned = ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) /
 			 (fs->blocksize / 512);
@@ -186,7 +181,7 @@ errcode_t capture_walk(struct capture *c, ext2_ino_t ino,
 	struct walk w = { c, data_class, BC_INDIRECT, 0, 0, 0, 0 };
 	errcode_t err;
 
-	w.limit = walk_limit(c->fs, inode);
+	w.limit = capture_walk_limit(c->fs, inode);
 	if (ino == EXT2_RESIZE_INO)
 		w.meta_class = BC_RESIZE;
 	if (inode->i_flags & EXT4_EXTENTS_FL) {
@@ -203,7 +198,7 @@ errcode_t capture_extent_nodes(struct capture *c, ext2_ino_t ino,
 {
 	struct walk w = { c, -1, BC_EXTENT, 0, 0, 0, 1 };
 
-	w.limit = walk_limit(c->fs, inode);
+	w.limit = capture_walk_limit(c->fs, inode);
 	return walk_extents(&w, ino, inode);
 }
 

@@ -81,8 +81,12 @@ static errcode_t orphan_list(struct capture *c)
 struct ofile {
 	struct capture *c;
 	char *buf;
-	ext2_ino_t *inos;
-	size_t n, cap;
+	/* The entries, each once, from blocks read once: a damaged tree may
+	 * name the file's blocks over and over, but these sets grow with
+	 * distinct inodes and blocks. */
+	ext2fs_inode_bitmap inos;
+	ext2fs_block_bitmap read;
+	uint64_t seen, limit; /* block references followed, and the bound */
 	errcode_t err;
 };
 
@@ -95,8 +99,25 @@ static int ofile_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	__u32 *ent = (__u32 *)o->buf;
 
 	(void)ref_blk; (void)ref_offset;
+	if (stopped(o->c->stop)) {
+		o->err = EINTR;
+		return BLOCK_ABORT;
+	}
+	if (++o->seen > o->limit) {
+		if (warn(o->c->warn, WARN_OTHER, 1,
+			 _("orphan file: more block references than it can own; the rest is not read")))
+			o->err = EXT2_ET_BAD_BLOCK_NUM;
+		return BLOCK_ABORT;
+	}
 	if (blockcnt < 0)
 		return 0;
+	/* A block outside the filesystem is read, and fails, as before. */
+	if (*blocknr >= fs->super->s_first_data_block &&
+	    *blocknr < ext2fs_blocks_count(fs->super)) {
+		if (ext2fs_test_block_bitmap2(o->read, *blocknr))
+			return 0;
+		ext2fs_mark_block_bitmap2(o->read, *blocknr);
+	}
 	o->err = io_channel_read_blk64(fs->io, *blocknr, 1, o->buf);
 	if (o->err)
 		return BLOCK_ABORT;
@@ -105,18 +126,13 @@ static int ofile_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 
 		if (!ino)
 			continue;
-		if (o->n == o->cap) {
-			size_t ncap = o->cap ? 2 * o->cap : 256;
-			ext2_ino_t *p = realloc(o->inos, ncap * sizeof(*p));
-
-			if (!p) {
-				o->err = EXT2_ET_NO_MEMORY;
-				return BLOCK_ABORT;
-			}
-			o->inos = p;
-			o->cap = ncap;
+		if (valid_ino(o->c, ino)) {
+			ext2fs_mark_inode_bitmap2(o->inos, ino);
+		} else if (warn(o->c->warn, WARN_OTHER, 1,
+				_("orphan file: inode %u does not exist"), ino)) {
+			o->err = EXT2_ET_BAD_INODE_NUM;
+			return BLOCK_ABORT;
 		}
-		o->inos[o->n++] = ino;
 	}
 	return 0;
 }
@@ -125,14 +141,26 @@ static errcode_t orphan_file(struct capture *c)
 {
 	ext2_filsys fs = c->fs;
 	ext2_ino_t oino = fs->super->s_orphan_file_inum;
-	struct ofile o = { c, NULL, NULL, 0, 0, 0 };
+	struct ofile o = { c, NULL, NULL, NULL, 0, 0, 0 };
+	struct ext2_inode inode;
 	char *iter_buf = NULL;
+	int type = fs->default_bitmap_type;
+	ext2_ino_t ino = 0;
 	errcode_t err;
-	size_t i;
 
 	if (!ext2fs_has_feature_orphan_file(fs->super) || !oino)
 		return 0;
-	err = ext2fs_get_mem(fs->blocksize, &o.buf);
+	err = ext2fs_read_inode(fs, oino, &inode);
+	if (err)
+		return err;
+	o.limit = capture_walk_limit(fs, &inode);
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	err = ext2fs_allocate_inode_bitmap(fs, "orphan file entries", &o.inos);
+	if (!err)
+		err = ext2fs_allocate_subcluster_bitmap(fs, "orphan file blocks", &o.read);
+	fs->default_bitmap_type = type;
+	if (!err)
+		err = ext2fs_get_mem(fs->blocksize, &o.buf);
 	if (!err)
 		err = ext2fs_get_mem(fs->blocksize * 3, &iter_buf);
 	if (!err)
@@ -141,18 +169,16 @@ static errcode_t orphan_file(struct capture *c)
 	if (!err)
 		err = o.err;
 	/* Collected first: capture_inode may iterate blocks itself. */
-	for (i = 0; !err && i < o.n; i++) {
-		if (!valid_ino(c, o.inos[i])) {
-			if (warn(c->warn, WARN_OTHER, 1,
-				 _("orphan file: inode %u does not exist"), o.inos[i]))
-				err = EXT2_ET_BAD_INODE_NUM;
-			continue;
-		}
-		err = take(c, o.inos[i]);
-	}
+	while (!err && ino < fs->super->s_inodes_count &&
+	       !ext2fs_find_first_set_inode_bitmap2(o.inos, ino + 1,
+						    fs->super->s_inodes_count, &ino))
+		err = take(c, ino);
+	if (o.inos)
+		ext2fs_free_inode_bitmap(o.inos);
+	if (o.read)
+		ext2fs_free_block_bitmap(o.read);
 	ext2fs_free_mem(&o.buf);
 	ext2fs_free_mem(&iter_buf);
-	free(o.inos);
 	return err;
 }
 

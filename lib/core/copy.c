@@ -80,38 +80,37 @@ struct engine {
 	unsigned bridge;       /* gap blocks a segment may bridge */
 	struct slot slot;      /* the one buffer, packed, read, written */
 	uint64_t done;         /* captured blocks written */
-	size_t ra_run;
-	uint64_t ra_next, ra_issued, read_done;
+	struct bm_cursor ra;   /* runs not yet requested */
+	struct bm_run ra_left; /* what is left of the current one */
+	uint64_t ra_issued, read_done;
 };
 
 /* Keeps about READAHEAD_BYTES of upcoming runs requested from the kernel,
  * nearby runs in one request. */
 static void readahead(struct engine *e)
 {
-	const struct blockmap *m = e->m;
 	uint64_t window = READAHEAD_BYTES / e->sink->blocksize;
 	uint64_t start = 0, end = 0;
 
 	if (e->o->reverse)
 		return; /* the kernel's own readahead does not help backwards */
-	while (e->ra_run < m->nruns && e->ra_issued < e->read_done + window) {
-		const struct bm_run *r = &m->runs[e->ra_run];
-		uint64_t s = r->start > e->ra_next ? r->start : e->ra_next;
-		uint64_t n = r->start + r->len - s;
+	while (e->ra_issued < e->read_done + window) {
+		struct bm_run *r = &e->ra_left;
+		uint64_t n;
 
-		if (n > window)
-			n = window;
-		if (end && s > end + READAHEAD_GAP_BLOCKS) {
+		if (!r->len && !blockmap_next(&e->ra, r))
+			break;
+		n = r->len < window ? r->len : window;
+		if (end && r->start > end + READAHEAD_GAP_BLOCKS) {
 			source_willneed(e->src, start, end - start);
 			end = 0;
 		}
 		if (!end)
-			start = s;
-		end = s + n;
+			start = r->start;
+		end = r->start + n;
 		e->ra_issued += n;
-		e->ra_next = s + n;
-		if (e->ra_next == r->start + r->len)
-			e->ra_run++;
+		r->start += n;
+		r->len -= n;
 	}
 	if (end)
 		source_willneed(e->src, start, end - start);
@@ -318,27 +317,27 @@ static errcode_t pack(struct engine *e, uint64_t blk, uint64_t n)
 /* Every run, in disk order (from the end in a move to a higher offset). */
 static errcode_t walk(struct engine *e)
 {
-	const struct blockmap *m = e->m;
+	struct bm_cursor runs;
+	struct bm_run r;
 	errcode_t err = 0;
-	size_t i;
 
-	for (i = 0; !err && i < m->nruns; i++) {
-		const struct bm_run *r = &m->runs[e->o->reverse ? m->nruns - 1 - i : i];
+	blockmap_cursor(&runs, e->m, e->o->reverse);
+	while (!err && blockmap_next(&runs, &r)) {
 		uint64_t done = 0;
 
-		while (!err && done < r->len) {
-			uint64_t n = r->len - done;
+		while (!err && done < r.len) {
+			uint64_t n = r.len - done;
 
 			if (n > e->chunk_blocks)
 				n = e->chunk_blocks;
 			/* In a move to the right, the end of a run goes first,
 			 * one chunk at a time, so the order is exact. */
 			if (e->o->reverse) {
-				err = pack(e, r->start + r->len - done - n, n);
+				err = pack(e, r.start + r.len - done - n, n);
 				if (!err)
 					err = flush(e);
 			} else {
-				err = pack(e, r->start + done, n);
+				err = pack(e, r.start + done, n);
 			}
 			done += n;
 		}
@@ -363,6 +362,7 @@ errcode_t copy_runs(const struct blockmap *m, struct source *src,
 	if (e.chunk_blocks == 0)
 		e.chunk_blocks = 1;
 	e.bridge = (sink->gaps_read_zero && !o->reverse) ? BRIDGE_BLOCKS : 0;
+	blockmap_cursor(&e.ra, m, 0);
 	e.slot.buf = malloc(e.chunk_blocks * sink->blocksize);
 	e.slot.kind = malloc(e.chunk_blocks);
 	if (!e.slot.buf || !e.slot.kind)

@@ -71,7 +71,9 @@ static void qcow2_out(ext2_filsys fs, const struct blockmap *m)
 	struct qcow2_run *runs;
 	struct qcow2_plan plan;
 	struct emitted em;
-	size_t i, n = 0;
+	struct bm_cursor c;
+	struct bm_run r;
+	size_t n = 0;
 	uint64_t cs;
 
 	if (!cb)
@@ -80,9 +82,10 @@ static void qcow2_out(ext2_filsys fs, const struct blockmap *m)
 	runs = calloc(m->nruns ? m->nruns : 1, sizeof(*runs));
 	if (!runs)
 		return;
-	for (i = 0; i < m->nruns; i++) {
-		uint64_t s = m->runs[i].start * bs / cs;
-		uint64_t e = ((m->runs[i].start + m->runs[i].len) * bs + cs - 1) / cs;
+	blockmap_cursor(&c, m, 0);
+	while (blockmap_next(&c, &r)) {
+		uint64_t s = r.start * bs / cs;
+		uint64_t e = ((r.start + r.len) * bs + cs - 1) / cs;
 
 		if (n && s <= runs[n - 1].start + runs[n - 1].len) {
 			if (e > runs[n - 1].start + runs[n - 1].len)
