@@ -1,92 +1,145 @@
-#!/bin/sh
-# bench.sh - benchmark our e2image against the e2fsprogs one (the oracle).
+#!/bin/bash
+# bench.sh - how fast our e2image is next to e2fsprogs' e2image on this
+# machine, and how close each mode comes to the machine's own limit.
 # Run as `make bench` (cd tests && ./bench/bench.sh).
 #
+# Every figure is measured in this run, on this machine:
+#   - each command runs BENCH_RUNS times (median shown, with min and max),
+#     the tools alternating (ours, e2fsprogs, floor, ours, ...), each run
+#     writing a new output file (removed first) unless the mode is
+#     "replacing";
+#   - warm: after one warm-up run of each; cold: caches dropped before each
+#     run (root only);
+#   - ratios are ours / e2fsprogs: lower is better, 0.50x = half the time;
+#   - the floor (bench/floor.c) is the least work that gives the same
+#     output: the project's capture, then one pread and one pwrite per
+#     captured run, no threads, no tricks (replacing: the same, in place
+#     over the old image; for -Q: the capture, then the -Q image's size
+#     written front to back; for qcow2 -> raw: the qcow2 file read and
+#     written once). Its -r outputs are checked to equal ours.
+#   - the whole matrix runs on 1 core (taskset) and on 2.
+#
 # Environment:
-#   E2IMAGE=PATH         our binary        (default: ../e2image/e2image)
-#   ORACLE=PATH          reference binary  (default: /usr/sbin/e2image)
-#   BENCH_FIXTURES="..." subset of: medium large huge   (default: all three)
-#   BENCH_QUICK=1        small fixtures (1-2 GiB, 30-60k inodes) for a sanity run
-#   BENCH_RUNS=N         timed warm runs per command, best kept (default 3)
-#   BENCH_COLD=0         skip cold-cache runs; BENCH_COLD_RUNS=N (default 2)
-#   BENCH_STRACE=0       skip syscall counting
-#   BENCH_QCOW2=0        skip the -Q and qcow2->raw modes
-#   BENCH_HUGE_STREAM=1  also time `-r huge -` (4 TiB of zeros written to
-#                        /dev/null, once, not compared; very slow for the oracle)
-#   BENCH_WORK=DIR       fixture cache / scratch dir (default: /var/tmp/e2image-bench,
-#                        outside the tree: the fixtures take minutes to build
-#                        and must survive `make clean`).
+#   E2IMAGE=PATH        our binary        (default: ../e2image/e2image)
+#   ORACLE=PATH         e2fsprogs' binary (default: /usr/sbin/e2image)
+#   BENCH_FIXTURES=".." subset of: medium large huge 10t usr (default: all)
+#                       medium 8 GiB, 262k inodes; large 28 GiB, 1M inodes;
+#                       huge 4 TiB and 10t 10 TiB nearly empty; usr: this
+#                       machine's /usr (mke2fs -d /usr)
+#   BENCH_QUICK=1       small versions of the fixtures, for a sanity run
+#   BENCH_RUNS=N        timed runs per tool and mode (default 5)
+#   BENCH_CPUS="1 2"    core counts to run the matrix on: N < all cores runs
+#                       under taskset -c 0-(N-1), N = all cores runs plain
+#   BENCH_LOAD=1        a CPU hog (`yes > /dev/null`) on the last allowed
+#                       core during runs on 2 or more cores
+#   BENCH_MODES="..."   subset of: raw replace stream qcow2 q2r sync
+#   BENCH_COLD=0        no cold-cache runs
+#   BENCH_STRACE=0      no syscall counts; BENCH_PERF=0: no perf stat
+#   BENCH_WORK=DIR      fixture cache and scratch (default /var/tmp/e2image-bench:
+#                       outside the tree, fixtures take minutes to build).
+#                       Fixtures are rebuilt when mkfixture.sh changes.
 #
-# Modes timed per fixture: -r FIX out.raw, -r FIX - > out.stream (both tools
-# write a NEW file each run), and, if ours accepts -Q, -Q FIX out.qcow2 and
-# -r in.qcow2 out.raw (also vs qemu-img convert).  The huge fixture's stdout
-# mode is skipped: it is 4 TiB of zeros.
-#
-# Exit status: 0 unless an output differs from the oracle's (MISMATCH) or a
-# command fails.  Speed targets are informational (PASS/MISS) only.
+# Report: stdout and $BENCH_WORK/report.txt; every run in results.txt.
+# Exit status: 0 unless a command fails or an output differs from
+# e2fsprogs' (raw: same bytes, holes read as zeros; qcow2: qemu-img
+# compare). The speed and memory targets are informational (PASS/MISS).
 set -u
+export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
 tests=$(dirname "$here")
 W=${BENCH_WORK:-/var/tmp/e2image-bench}
 OURS=${E2IMAGE:-$tests/../e2image/e2image}
 ORACLE=${ORACLE:-/usr/sbin/e2image}
-FIXTURES=${BENCH_FIXTURES:-medium large huge}
+FLOOR=$here/floor
 QUICK=${BENCH_QUICK:-0}
-RUNS=${BENCH_RUNS:-3}
-CRUNS=${BENCH_COLD_RUNS:-2}
+FIXTURES=${BENCH_FIXTURES:-medium large huge 10t usr}
+RUNS=${BENCH_RUNS:-5}
+CPUS=${BENCH_CPUS:-1 2}
+LOAD=${BENCH_LOAD:-0}
+MODES=" ${BENCH_MODES:-raw replace stream qcow2 q2r sync} "
+COLD=${BENCH_COLD:-1}
+STRACE=${BENCH_STRACE:-1}
+PERF=${BENCH_PERF:-1}
 TIME=/usr/bin/time
 PY=/usr/bin/python3
-command -v "$PY" >/dev/null 2>&1 || PY=$(command -v python3 || true)
+[ -x "$PY" ] || PY=$(command -v python3 || true)
+NPROC=$(nproc)
+
+die() { echo "bench: $*" >&2; exit 2; }
+[ -x "$TIME" ] || die "$TIME is missing: apt-get install time"
+[ -n "$PY" ] || die "python3 is required (fixtures, sparse compare)"
+for c in mke2fs dumpe2fs taskset; do
+	command -v $c >/dev/null 2>&1 || die "$c is missing"
+done
+for b in "$OURS" "$ORACLE"; do
+	[ -x "$b" ] || die "$b not found (build first, or set E2IMAGE/ORACLE)"
+done
+case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS must be a positive number";; esac
+OURS=$(cd "$(dirname "$OURS")" && pwd)/$(basename "$OURS")
+# The floor is built with the project's flags against lib/libcore.a.
+[ -f "$tests/Makefile" ] || die "run ./configure first (the floor is built by tests/Makefile)"
+make -s -C "$tests" bench/floor >&2 || die "building $FLOOR failed"
 
 mkdir -p "$W" || exit 2
-T=$(mktemp -d /tmp/e2bench.XXXXXX) || exit 2     # small scratch files
-trap 'rm -rf "$T"' EXIT
-trap 'rm -rf "$T"; exit 130' INT TERM
+R=$W/run                           # outputs of the timed runs
+rm -rf "$R"; mkdir -p "$R" || exit 2
+T=$(mktemp -d /tmp/e2bench.XXXXXX) || exit 2
+HOG=
+cleanup() {
+	[ -n "$HOG" ] && kill "$HOG" 2>/dev/null
+	rm -rf "$T" "$R"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 REPORT=$W/report.txt
-RES=$W/results.txt          # fixture mode cache tool wall user sys rss
+RES=$W/results.txt
+START=$(date +%s)
+rm -f "$W"/strace.*.txt
 : > "$REPORT"
-: > "$RES"
+echo "# fixture cpus mode cache tool wall_s user_s sys_s maxrss_kib" > "$RES"
 FAIL=0
 MISMATCH=0
 
 say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
 note() { say "note: $*"; }
+has_mode() { case $MODES in *" $1 "*) return 0;; esac; return 1; }
 
-[ "$QUICK" = 1 ] && pfx=q- || pfx=
-OURS=$(cd "$(dirname "$OURS")" 2>/dev/null && pwd)/$(basename "$OURS")
-
-# ---------------------------------------------------------------- prerequisites
-if [ ! -x "$TIME" ]; then
-	echo "bench: $TIME is missing: apt-get install time" >&2
-	exit 2
-fi
-for b in "$OURS" "$ORACLE"; do
-	if [ ! -x "$b" ]; then
-		echo "bench: $b not found or not executable (build first, or set E2IMAGE/ORACLE)" >&2
-		exit 2
-	fi
-done
-for c in mke2fs dumpe2fs; do
-	command -v $c >/dev/null 2>&1 || { echo "bench: $c is missing (e2fsprogs)" >&2; exit 2; }
-done
-[ -n "$PY" ] || { echo "bench: python3 is required (fixtures, sparse compare)" >&2; exit 2; }
-
-COLD=${BENCH_COLD:-1}
+# ------------------------------------------------------------ what can run
+notes=()
 if [ "$COLD" = 1 ]; then
 	if [ "$(id -u)" != 0 ] || ! { sync && echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null; then
 		COLD=0
-		cold_note="cold runs skipped (needs root and a writable /proc/sys/vm/drop_caches)"
+		notes+=("cold runs skipped: dropping the page cache needs root")
 	fi
+else
+	notes+=("cold runs skipped (BENCH_COLD=0)")
 fi
-STRACE=${BENCH_STRACE:-1}
 if [ "$STRACE" = 1 ] && ! command -v strace >/dev/null 2>&1; then
-	STRACE=0; strace_note="strace not installed: syscall counts skipped (apt-get install strace)"
+	STRACE=0; notes+=("strace not installed: syscall counts skipped")
+fi
+if [ "$PERF" = 1 ] && ! perf stat -e task-clock,page-faults,context-switches \
+		-x, -o /dev/null true >/dev/null 2>&1; then
+	PERF=0
 fi
 QEMUIMG=$(command -v qemu-img || true)
+[ -n "$QEMUIMG" ] || notes+=("qemu-img not installed: qcow2 outputs not compared, no qemu-img convert timing")
+SYNC=0
+if has_mode sync; then
+	if "$OURS" --help 2>&1 | grep -q -- --sync; then
+		SYNC=1
+	else
+		notes+=("ours has no --sync option: the --sync modes are skipped")
+	fi
+fi
+if ! "$OURS" --help 2>&1 | grep -q -- --sync && "$OURS" --help 2>&1 | grep -q -- --no-fsync; then
+	notes+=("this build of ours fsyncs its output by default (it has --no-fsync, not --sync): its plain runs wait for the disk, e2fsprogs' do not")
+fi
 
-# sparse-aware byte compare (like cmp, but skips holes common to both files,
-# which matters for a 4 TiB sparse output)
+# ------------------------------------------------------------ helpers
+# Sparse-aware compare: like cmp, but skips holes common to both files
+# (a 10 TiB image is almost all hole).
 SCMP=$T/sparsecmp.py
 cat > "$SCMP" <<'EOF'
 import os, sys
@@ -104,9 +157,8 @@ def extents(fd, size):
         out.append((d, h)); pos = h
     return out
 size = min(sa, sb)
-ivs = sorted(extents(fa, size) + extents(fb, size))
 merged = []
-for s, e in ivs:
+for s, e in sorted(extents(fa, size) + extents(fb, size)):
     e = min(e, size)
     if merged and s <= merged[-1][1]:
         merged[-1][1] = max(merged[-1][1], e)
@@ -121,291 +173,414 @@ for s, e in merged:
         if x != y:
             m = min(len(x), len(y))
             i = next((i for i in range(m) if x[i] != y[i]), m)
-            print("%s %s differ: byte %d" % (a, b, p + i + 1)); sys.exit(1)
+            print("differ at byte %d" % (p + i + 1)); sys.exit(1)
         p += n
 if sa != sb:
-    print("%s %s differ: sizes %d vs %d" % (a, b, sa, sb)); sys.exit(1)
+    print("sizes differ: %d vs %d" % (sa, sb)); sys.exit(1)
 EOF
-filecmp() { "$PY" "$SCMP" "$1" "$2"; }
+rawcmp() { "$PY" "$SCMP" "$1" "$2"; }
+qcowcmp() {
+	if [ -z "$QEMUIMG" ]; then
+		cmp -s "$1" "$2" && return 0
+		echo "byte-different qcow2 files, qemu-img missing to compare their images"
+		return 0
+	fi
+	"$QEMUIMG" compare -q "$1" "$2" 2>&1 && return 0
+	echo "qemu-img compare: the images differ"
+	return 1
+}
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-# ---------------------------------------------------------------- fixtures
-fixture_path() { echo "$W/$pfx$1.img"; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
+# The command for TOOL in MODE writing OUT: sets CMD and OUTFD (where its
+# standard output goes).
+build_cmd() {
+	local t=$1 m=$2 out=$3 b
+	OUTFD=/dev/null
+	case $t in ours) b=$OURS;; e2fs) b=$ORACLE;; esac
+	case $m.$t in
+	raw.floor)    CMD=("$FLOOR" raw "$FIX" "$out");;
+	replace.floor) CMD=("$FLOOR" overwrite "$FIX" "$out");;
+	raw.*|replace.*) CMD=("$b" -r "$FIX" "$out");;
+	stream.floor) CMD=("$FLOOR" raw "$FIX" -); OUTFD=$out;;
+	stream.*)     CMD=("$b" -r "$FIX" -); OUTFD=$out;;
+	qcow2.floor)  CMD=("$FLOOR" qcow2 "$FIX" "$(qbytes)" "$out");;
+	qcow2.*)      CMD=("$b" -Q "$FIX" "$out");;
+	q2r.floor)    CMD=("$FLOOR" copy "$QIN" "$out");;
+	q2r.qemu)     CMD=("$QEMUIMG" convert -O raw "$QIN" "$out");;
+	q2r.*)        CMD=("$b" -r "$QIN" "$out");;
+	# The same durability for all: ours' --sync, the others then sync -f.
+	sync.ours)    CMD=("$OURS" --sync -r "$FIX" "$out");;
+	sync.e2fs)    CMD=(sh -c '"$0" -r "$1" "$2" && sync -f "$2"' "$ORACLE" "$FIX" "$out");;
+	sync.floor)   CMD=(sh -c '"$0" raw "$1" "$2" && sync -f "$2"' "$FLOOR" "$FIX" "$out");;
+	syncq.ours)   CMD=("$OURS" --sync -Q "$FIX" "$out");;
+	syncq.e2fs)   CMD=(sh -c '"$0" -Q "$1" "$2" && sync -f "$2"' "$ORACLE" "$FIX" "$out");;
+	syncq.floor)  CMD=(sh -c '"$0" qcow2 "$1" "$2" "$3" && sync -f "$3"' "$FLOOR" "$FIX" "$(qbytes)" "$out");;
+	esac
+}
+
+# The size of ours' -Q image of this fixture: what the -Q floor writes.
+qbytes() {
+	[ -n "$QBYTES" ] || QBYTES=$(stat -c %s "$R/out.ours" 2>/dev/null)
+	echo "${QBYTES:-0}"
+}
+
+# run_one TOOL MODE CACHE: one timed run; prints "wall user sys rss_kib".
+run_one() {
+	local t=$1 m=$2 c=$3 out=$R/out.$1 t0 t1 rc
+	build_cmd "$t" "$m" "$out"
+	[ "$m" = replace ] || rm -f "$out"
+	sync
+	[ "$c" = cold ] && drop_caches
+	t0=$EPOCHREALTIME
+	"${PIN[@]}" "$TIME" -o "$T/time" -f '%U %S %M' "${CMD[@]}" > "$OUTFD" 2> "$T/err"
+	rc=$?
+	t1=$EPOCHREALTIME
+	if [ $rc != 0 ]; then
+		{ say "ERROR: $t ($m, $c, $CPULABEL) exited $rc: ${PIN[*]} ${CMD[*]}"
+		  tail -5 "$T/err" | sed 's/^/    /' | tee -a "$REPORT"; } >&2
+		return 1
+	fi
+	[ $t = floor ] && grep '^floor: capture' "$T/err" | tail -1 > "$T/floor.$m.$c"
+	# wall from the shell's clock (microseconds), the rest from time(1)
+	tail -1 "$T/time" | awk -v a="$t0" -v b="$t1" '{ printf "%.4f %s %s %s\n", b - a, $1, $2, $3 }'
+}
+
+# case MODE CACHE TOOLS...: one warm-up each (warm), then RUNS rounds of
+# the tools in turn; then the outputs are compared with e2fsprogs'.
+run_case() {
+	local m=$1 c=$2 t i r msg
+	shift 2
+	if [ $c = warm ]; then
+		for t in "$@"; do
+			run_one $t $m $c > /dev/null || { FAIL=1; return 1; }
+		done
+	fi
+	for ((i = 0; i < RUNS; i++)); do
+		for t in "$@"; do
+			r=$(run_one $t $m $c) || { FAIL=1; return 1; }
+			echo "$FX $NCPU $m $c $t $r" >> "$RES"
+		done
+	done
+	case $m in
+	qcow2|syncq) msg=$(qcowcmp "$R/out.ours" "$R/out.e2fs"); r=$?;;
+	*)           msg=$(rawcmp "$R/out.ours" "$R/out.e2fs"); r=$?;;
+	esac
+	if [ $r != 0 ]; then
+		say "!!!!!!!! MISMATCH: $FX $m ($c, $CPULABEL): ours and e2fsprogs: $msg"
+		MISMATCH=1
+	elif [ -n "$msg" ]; then
+		note "$FX $m: $msg"
+	else
+		CHECKED="$CHECKED $m"
+	fi
+	# The floor is worth something only if it makes the same image.
+	if { [ $m = raw ] || [ $m = replace ]; } && [ -z "${FLOOR_OK[$m]:-}" ]; then
+		if msg=$(rawcmp "$R/out.floor" "$R/out.ours"); then
+			FLOOR_OK[$m]=1
+		else
+			say "!!!!!!!! the floor's output ($m) differs from ours ($msg): bench/floor.c is wrong"
+			FAIL=1
+			FLOOR_OK[$m]=0
+		fi
+		[ $m = raw ] && DATA_MIB=$(du -k "$R/out.ours" "$R/out.e2fs" "$R/out.floor" |
+			awk '{ v[NR] = $1 / 1024 }
+			     END { printf "ours %.1f MiB, e2fsprogs %.1f MiB, floor %.1f MiB", v[1], v[2], v[3] }')
+	fi
+	return 0
+}
+
+# ------------------------------------------------------------ fixtures
+KEY=$(sha256sum "$here/mkfixture.sh" | cut -c1-12)
+FXDIR=$W/fixtures-$KEY
+[ "$QUICK" = 1 ] && pfx=q- || pfx=
+for d in "$W"/fixtures-* "$W"/medium.img "$W"/large.img "$W"/huge.img "$W"/q-*.img "$W"/tiny.img; do
+	[ -e "$d" ] && [ "$d" != "$FXDIR" ] || continue
+	notes+=("removed $(basename "$d"): built by another mkfixture.sh")
+	rm -rf "$d"
+done
+mkdir -p "$FXDIR" || exit 2
+
+# build_fixture NAME: 0 built or cached, 1 failed, 3 skipped (noted)
 build_fixture() {
-	f=$(fixture_path "$1")
+	local f=$FXDIR/$pfx$1.img t0 rc
 	[ -f "$f" ] && return 0
-	say "building fixture $pfx$1 (cached in $f) ..."
+	say "building fixture $pfx$1 in $f ..."
 	t0=$(date +%s)
-	BENCH_QUICK=$QUICK "$here/mkfixture.sh" "$1" "$f" 2>&1 | tee -a "$REPORT" || true
-	if [ ! -f "$f" ]; then
+	BENCH_QUICK=$QUICK "$here/mkfixture.sh" "$1" "$f" 2>&1 | tee -a "$REPORT"
+	rc=${PIPESTATUS[0]}
+	[ $rc = 3 ] && return 3
+	if [ $rc != 0 ] || [ ! -f "$f" ]; then
 		say "ERROR: building fixture $1 failed"; FAIL=1; return 1
 	fi
 	say "built $pfx$1 in $(( $(date +%s) - t0 ))s"
 }
 
 fixture_info() {
-	f=$1
-	dumpe2fs -h "$f" 2>/dev/null | awk -F: -v app="$(du -h --apparent-size "$f" | cut -f1)" \
-		-v disk="$(du -h "$f" | cut -f1)" '
+	dumpe2fs -h "$1" 2>/dev/null | awk -F: -v app="$(du -h --apparent-size "$1" | cut -f1)" \
+		-v disk="$(du -h "$1" | cut -f1)" '
 		/^Inode count/ {ic=$2+0} /^Free inodes/ {fi=$2+0}
 		/^Block count/ {bc=$2+0} /^Free blocks/ {fb=$2+0} /^Block size/ {bs=$2+0}
-		END { printf "size %s (on disk %s), used inodes %d of %d, used blocks %d of %d (%.1f MiB)\n",
+		END { printf "%s (%s on disk), %d of %d inodes used, %d of %d blocks used (%.0f MiB)",
 		      app, disk, ic-fi, ic, bc-fb, bc, (bc-fb)*bs/1048576 }'
 }
 
-# ---------------------------------------------------------------- timing
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-
-# modes: raw (-r FIX OUT), stream (-r FIX - > OUT), qcow2 (-Q FIX OUT),
-#        q2r (-r FIX.qcow2 OUT; for tool "qemu": qemu-img convert -O raw)
-tool_bin() { case $1 in ours) echo "$OURS";; oracle) echo "$ORACLE";; qemu) echo "$QEMUIMG";; esac; }
-
-# timed TOOL MODE IN OUT: one run; prints "wall user sys rss"; status 0/1
-timed() {
-	b=$(tool_bin "$1")
-	[ "$4" = /dev/null ] || rm -f "$4"
-	sync
-	[ "$CACHE" = cold ] && drop_caches
-	t0=$(date +%s%N)
-	case $2 in
-	raw)    "$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -r "$3" "$4" 2>"$T/err.out";;
-	stream) "$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -r "$3" - > "$4" 2>"$T/err.out";;
-	qcow2)  "$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -Q "$3" "$4" 2>"$T/err.out";;
-	q2r)    if [ "$1" = qemu ]; then
-			"$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" convert -O raw "$3" "$4" 2>"$T/err.out"
-		else
-			"$TIME" -o "$T/time.out" -f '%e %U %S %M' "$b" -r "$3" "$4" 2>"$T/err.out"
-		fi;;
-	esac
-	rc=$?
-	t1=$(date +%s%N)
-	if [ $rc != 0 ]; then
-		{ say "ERROR: $1 $2 on $(basename "$3") exited $rc:"
-		  sed 's/^/    /' "$T/err.out" | tail -5 | tee -a "$REPORT"; } >&2
-		return 1
-	fi
-	# wall from the shell clock (ms resolution; %e is only 10 ms), rest from time(1)
-	tail -1 "$T/time.out" | awk -v ns=$((t1 - t0)) '{printf "%.3f %s %s %s\n", ns/1e9, $2, $3, $4}'
+# ------------------------------------------------------------ report tables
+# table FIXTURE NCPU: one row per mode and cache: medians [min-max], ratios,
+# and the issue's target (informational); targets also go to $T/targets.
+table() {
+	awk -v fx="$1" -v cpu="$2" -v tfile="$T/targets" -v cpul="$3" '
+	function fmt(x) { return x < 10 ? sprintf("%.3f", x) : x < 100 ? sprintf("%.2f", x) : sprintf("%.1f", x) }
+	function stats(k,   m, i, j, x, a) {
+		m = n[k]
+		for (i = 1; i <= m; i++) a[i] = v[k, i]
+		for (i = 2; i <= m; i++) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+		MED = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+		CELL = sprintf("%s [%s-%s]", fmt(MED), fmt(a[1]), fmt(a[m]))
+	}
+	function ratio(a, b) { return (b > 0) ? sprintf("%.2fx", a / b) : "-" }
+	# the issue-16 targets: mode, cache, who we are compared with
+	function target(m, c, vs) {
+		if (m == "q2r") return vs == "qemu" ? 0.33 : 0.67
+		if (fx ~ /^(q-)?(huge|10t)$/ && (m == "raw" || m == "qcow2")) return 0.1
+		if (m == "raw") return c == "warm" ? 0.6 : 0.4
+		if (m == "qcow2") return 0.4
+		return 0
+	}
+	function row(label, m, c, vs,   o, th, fl, om, tm, fm, tg, st) {
+		o = m SUBSEP c SUBSEP "ours"; th = m SUBSEP c SUBSEP vs; fl = m SUBSEP c SUBSEP "floor"
+		if (!(o in n) || !(th in n)) return
+		stats(o); oc = CELL; om = MED
+		stats(th); tc = CELL; tm = MED
+		if (fl in n) { stats(fl); fc = CELL; fm = MED } else { fc = "-"; fm = 0 }
+		tg = target(m, c, vs); st = ""
+		if (tg > 0 && tm > 0) {
+			st = sprintf("<=%.2fx %s", tg, om / tm <= tg ? "PASS" : "MISS")
+			printf "%-10s %-8s %-22s %-5s %6s  %s\n", fx, cpul, label, c, ratio(om, tm), st >> tfile
+		}
+		printf "%-24s %-5s | %-20s %-20s %-20s | %9s %10s %10s | %s\n", label, c, oc, tc, fc,
+			ratio(om, tm), ratio(fm, tm), ratio(om, fm), st
+	}
+	$1 == fx && $2 == cpu {
+		k = $3 SUBSEP $4 SUBSEP $5
+		v[k, ++n[k]] = $6
+		if (!(($3 SUBSEP $4) in seen)) { seen[$3 SUBSEP $4] = 1; order[++no] = $3 " " $4 }
+	}
+	END {
+		lab["raw"] = "-r FS OUT (new file)"; lab["replace"] = "-r FS OUT (replacing)"
+		lab["stream"] = "-r FS - > OUT"; lab["qcow2"] = "-Q FS OUT"
+		lab["q2r"] = "-r IN.qcow2 OUT"; lab["sync"] = "--sync -r FS OUT"
+		lab["syncq"] = "--sync -Q FS OUT"
+		printf "%-24s %-5s | %-20s %-20s %-20s | %9s %10s %10s | %s\n", "mode", "cache",
+			"ours", "e2fsprogs", "floor", "ours/e2fs", "floor/e2fs", "ours/floor", "target (ours/e2fs)"
+		for (i = 1; i <= no; i++) {
+			split(order[i], p, " ")
+			row(lab[p[1]], p[1], p[2], "e2fs")
+			if ((p[1] SUBSEP p[2] SUBSEP "qemu") in n)
+				row("  vs qemu-img convert", p[1], p[2], "qemu")
+		}
+	}' "$RES"
 }
 
-# measure FIXNAME MODE IN TOOLS... : warm (1 warm-up + best of $RUNS) and
-# cold (best of $CRUNS), interleaving tools; then compares outputs to oracle's.
-measure() {
-	fx=$1 mode=$2 in=$3; shift 3
-	tools=$*
-	for CACHE in warm cold; do
-		if [ $CACHE = cold ]; then
-			[ "$COLD" = 1 ] || continue
-			n=$CRUNS
-		else
-			n=$RUNS
-			for t in $tools; do
-				timed $t $mode "$in" "$W/out.$mode.$t" > /dev/null || { FAIL=1; return 1; }
-			done
-		fi
-		i=0
-		for t in $tools; do : > "$T/runs.$t"; done
-		while [ $i -lt $n ]; do
-			for t in $tools; do
-				r=$(timed $t $mode "$in" "$W/out.$mode.$t") || { FAIL=1; return 1; }
-				echo "$r" >> "$T/runs.$t"
-			done
-			i=$((i + 1))
-		done
-		for t in $tools; do
-			sort -n -k1,1 "$T/runs.$t" | head -1 | sed "s/^/$fx $mode $CACHE $t /" >> "$RES"
-		done
-	done
-	# compare with the oracle's output
-	ok=1
-	for t in $tools; do
-		[ $t = oracle ] && continue
-		if [ $mode = qcow2 ] && ! cmp -s "$W/out.$mode.$t" "$W/out.$mode.oracle"; then
-			# byte-different qcow2 files may still hold the same image
-			if [ -n "$QEMUIMG" ] && "$QEMUIMG" compare -q "$W/out.$mode.$t" "$W/out.$mode.oracle" 2>/dev/null; then
-				say "warning: $fx $mode: qcow2 files differ byte-wise but hold identical images (qemu-img compare)"
-				continue
-			fi
-		fi
-		if ! msg=$(filecmp "$W/out.$mode.$t" "$W/out.$mode.oracle" 2>&1); then
-			say "!!!!!!!! MISMATCH: $fx $mode: $t vs oracle: $msg"
-			MISMATCH=1; ok=0
-		fi
-	done
-	[ $ok = 1 ] && say "  $fx $mode: outputs identical ($tools)"
-	return 0
+# Peak RSS per tool over every run of the fixture.
+rss_summary() {
+	awk -v fx="$1" '$1 == fx && $9 > m[$5] { m[$5] = $9 }
+		END {
+			s = "peak RSS (max over all runs):"
+			split("ours e2fs floor qemu", t, " ")
+			name["ours"] = "ours"; name["e2fs"] = "e2fsprogs"; name["floor"] = "floor"; name["qemu"] = "qemu-img"
+			for (i = 1; i <= 4; i++) if (t[i] in m) s = s sprintf(" %s %.1f MiB,", name[t[i]], m[t[i]] / 1024)
+			sub(/,$/, "", s); print s
+			if (fx ~ /^(q-)?(huge|10t)$/ && ("ours" in m))
+				printf "target: ours peak RSS <= 32 MiB: %s (%.1f MiB)\n", m["ours"] / 1024 <= 32 ? "PASS" : "MISS", m["ours"] / 1024
+		}' "$RES"
 }
 
-# strace_counts FIXNAME MODE FIX : syscall summary of one run per tool
+# syscalls (strace -c -f) of one run per tool
 strace_counts() {
-	fx=$1 mode=$2 fix=$3
-	for t in ours oracle; do
-		b=$(tool_bin $t)
-		st=$W/strace.$fx.$mode.$t.txt
-		o=$W/out.strace
-		rm -f "$o"
-		if [ $mode = stream ]; then
-			strace -c -f -S calls -o "$st" "$b" -r "$fix" - > "$o" 2>/dev/null
-		else
-			strace -c -f -S calls -o "$st" "$b" -r "$fix" "$o" 2>/dev/null
-		fi
-		rc=$?
-		rm -f "$o"
-		if [ $rc != 0 ]; then
-			say "  $fx $mode $t: run under strace exited $rc; counts skipped"
+	local m=$1 t st
+	shift
+	for t in "$@"; do
+		st=$W/strace.$FX.$m.$t.txt
+		build_cmd $t $m "$R/out.strace"
+		rm -f "$R/out.strace"
+		if ! strace -c -f -S calls -o "$st" "${CMD[@]}" > "$OUTFD" 2>/dev/null; then
+			say "  $m $t: the run under strace failed; counts skipped"
 			FAIL=1
 			continue
 		fi
-		awk -v fx="$fx" -v m="$mode" -v t="$t" '
+		awk -v m="$m" -v t="$t" '
 			/^-/ {sep++; next}
-			sep==1 && NF>=5 { n++; if (n<=5) top = top sprintf(" %s=%s", $NF, $4) }
-			/total$/ { tot=$4 }
-			END { printf "  %-7s %-7s %-7s total %10s  top:%s\n", fx, m, t, tot, top }' "$st" | tee -a "$REPORT"
+			sep == 1 && NF >= 5 { k++; if (k <= 5) top = top sprintf(" %s=%s", $NF, $4) }
+			/total$/ { tot = $4 }
+			END { printf "  %-7s %-6s total %9s  top:%s\n", m, t, tot, top }' "$st" | tee -a "$REPORT"
 	done
+	rm -f "$R/out.strace"
 }
 
-# ---------------------------------------------------------------- report tables
-# target(fixture, mode, cache) -> minimum speedup (or empty)
-target_for() {
-	case "$1.$2.$3" in
-	medium.raw.warm|medium.stream.warm|large.raw.warm|large.stream.warm) echo 2;;
-	medium.raw.cold|medium.stream.cold|large.raw.cold|large.stream.cold) echo 2.5;;
-	huge.raw.*|huge.stream.*) echo 10;;
+# task-clock, page faults, context switches of one run per tool
+perf_counts() {
+	local t
+	for t in ours e2fs floor; do
+		build_cmd $t raw "$R/out.perf"
+		rm -f "$R/out.perf"
+		perf stat -e task-clock,page-faults,context-switches -x, -o "$T/perf" \
+			"${CMD[@]}" > /dev/null 2>&1 || continue
+		awk -F, -v t="$t" '
+			$3 == "task-clock" { tc = $1 } $3 == "page-faults" { pf = $1 }
+			$3 == "context-switches" { cs = $1 }
+			END { printf "  -r      %-6s task-clock %8.1f ms, page-faults %7d, context-switches %6d\n", t, tc, pf, cs }' \
+			"$T/perf" | tee -a "$REPORT"
+	done
+	rm -f "$R/out.perf"
+}
+
+start_hog() {
+	taskset -c "$1" yes > /dev/null &
+	HOG=$!
+}
+stop_hog() {
+	[ -n "$HOG" ] || return 0
+	kill "$HOG" 2>/dev/null
+	wait "$HOG" 2>/dev/null
+	HOG=
+}
+
+# ------------------------------------------------------------ header
+src=$(findmnt -no SOURCE -T "$W" 2>/dev/null | head -1)
+say "e2image benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+say "machine: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $NPROC cores online," \
+	"$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
+say "bench dir: $W on ${src:-?} ($(findmnt -no FSTYPE -T "$W" 2>/dev/null || stat -f -c %T "$W"))," \
+	"mount options $(findmnt -no OPTIONS -T "$W" 2>/dev/null || echo '?')," \
+	"rotational $(lsblk -ndo ROTA "$src" 2>/dev/null | tr -d ' ' | sed 's/^1$/yes/; s/^0$/no/; s/^$/?/')"
+say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+say "ours:      $OURS ($("$OURS" -V 2>&1 | head -1))"
+say "e2fsprogs: $ORACLE ($("$ORACLE" 2>&1 | sed -n '1s/^e2image \([^ ]*\).*/\1/p'))"
+[ -n "$QEMUIMG" ] && say "qemu-img:  $QEMUIMG ($("$QEMUIMG" --version | sed -n '1s/^qemu-img version \([^ ]*\).*/\1/p'))"
+say "fixtures: $FIXTURES$([ "$QUICK" = 1 ] && echo ' (QUICK: small versions)'); modes:$MODES"
+say ""
+say "Times in seconds: median [min-max] of $RUNS runs per tool, the tools alternating, each run"
+say "writing a new output file except '(replacing)'. warm: after one warm-up run; cold: page"
+say "cache dropped before each run. Ratios are ours / e2fsprogs (lower is better: 0.50x = ours"
+say "takes half e2fsprogs' time); floor/e2fs and ours/floor show how close each comes to the floor,"
+say "the least work giving the same output (bench/floor.c, one thread, no mmap, fadvise or zero"
+say "detection: the project's capture, then one pread and one pwrite per captured run, in 8 MiB"
+say "pieces for longer runs, into a new sparse file; replacing: the same written in place over the"
+say "old image; -Q: the capture, then the -Q image's size written front to back; qcow2->raw: the"
+say "qcow2 file read and written once). --sync rows: ours with --sync against e2fsprogs and the"
+say "floor followed by 'sync -f OUT', each timed as one command."
+say "Targets (issue 16) are informational: PASS/MISS never fails the run."
+for n in "${notes[@]}"; do note "$n"; done
+
+# ------------------------------------------------------------ main
+: > "$T/targets"
+declare -A FLOOR_OK
+for FX0 in $FIXTURES; do
+	case $FX0 in medium|large|huge|10t|usr) ;;
+	*) say "ERROR: unknown fixture '$FX0'"; FAIL=1; continue;; esac
+	say ""
+	build_fixture $FX0
+	case $? in
+	0) ;;
+	3) note "$pfx$FX0 skipped (see above)"; continue;;
+	*) continue;;
 	esac
-}
-rss_target_for() { case $1 in medium) echo 64;; huge) echo 32;; esac; }
+	FX=$pfx$FX0
+	FIX=$FXDIR/$FX.img
+	QIN=$R/in.qcow2
+	QBYTES=
+	CHECKED=
+	FLOOR_OK=()
+	DATA_MIB=
+	huge=0; case $FX0 in huge|10t) huge=1;; esac
+	say "== $FX: $(fixture_info "$FIX")"
+	[ $FX0 = usr ] && say "   built with mke2fs -d from this machine's $([ "$QUICK" = 1 ] && echo /usr/share/man || echo /usr): its content differs between machines"
 
-print_table() {
-	say ""
-	say "Results (wall s = best run; RSS = peak resident MiB; speedup = oracle wall / ours wall)"
-	hdr=$(printf '%-7s %-7s %-5s | %8s %7s %7s %7s | %8s %7s %7s %7s | %7s %-12s' \
-		fixture mode cache "ours" user sys RSS "oracle" user sys RSS speedup target)
-	say "$hdr"
-	say "$(echo "$hdr" | sed 's/./-/g')"
-	while read -r fx mode cache; do
-		o=$(awk -v f=$fx -v m=$mode -v c=$cache '$1==f&&$2==m&&$3==c&&$4=="ours"{print $5,$6,$7,$8}' "$RES")
-		r=$(awk -v f=$fx -v m=$mode -v c=$cache '$1==f&&$2==m&&$3==c&&$4=="oracle"{print $5,$6,$7,$8}' "$RES")
-		q=$(awk -v f=$fx -v m=$mode -v c=$cache '$1==f&&$2==m&&$3==c&&$4=="qemu"{print $5,$6,$7,$8}' "$RES")
-		tg=$(target_for $fx $mode $cache)
-		line=$(echo "$o | $r" | awk -v f=$fx -v m=$mode -v c=$cache -v tg="$tg" '{
-			split($0, p, "|"); no=split(p[1], a, " "); nr=split(p[2], b, " ")
-			if (no < 4) { a[1]="-"; a[2]="-"; a[3]="-"; a[4]=0 }
-			if (nr < 4) { b[1]="-"; b[2]="-"; b[3]="-"; b[4]=0 }
-			sp = (no >= 4 && nr >= 4 && a[1] > 0) ? sprintf("%6.2fx", b[1]/a[1]) : "      -"
-			if (no >= 4 && nr >= 4 && a[1] == 0) sp = "   inf"
-			st = ""
-			if (tg != "" && no >= 4 && nr >= 4)
-				st = sprintf(">=%sx %s", tg, (a[1] == 0 || b[1]/a[1] >= tg) ? "PASS" : "MISS")
-			printf "%-7s %-7s %-5s | %8s %7s %7s %7.1f | %8s %7s %7s %7.1f | %7s %-12s",
-				f, m, c, a[1], a[2], a[3], a[4]/1024, b[1], b[2], b[3], b[4]/1024, sp, st }')
-		say "$line"
-		if [ -n "$q" ]; then
-			say "$(echo "$q $r" | awk -v f=$fx -v c=$cache '{ printf "%-7s %-7s %-5s   qemu-img convert -O raw: %s s (user %s, sys %s, %.1f MiB); oracle/qemu-img %.2fx\n", f, "q2r", c, $1, $2, $3, $4/1024, ($1>0 ? $5/$1 : 0) }')"
-		fi
-	done <<-EOF
-	$(awk '{print $1, $2, $3}' "$RES" | awk '!seen[$0]++')
-	EOF
-	say ""
-	say "Peak RSS targets (ours, max over all modes/caches):"
-	for fx in $FIXTURES; do
-		tg=$(rss_target_for $fx)
-		[ -n "$tg" ] || continue
-		awk -v f=$fx -v tg=$tg '$1==f && $4=="ours" && $8>m {m=$8} END {
-			if (m == "") exit
-			printf "  %-7s ours peak RSS %.1f MiB  target <= %d MiB  %s\n", f, m/1024, tg, (m/1024 <= tg) ? "PASS" : "MISS" }' "$RES" | tee -a "$REPORT"
-	done
-}
-
-# ---------------------------------------------------------------- main
-say "e2image benchmark  $(date -u '+%Y-%m-%d %H:%M:%S UTC')  host $(uname -n), $(nproc) cpu, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM"
-say "ours:   $OURS"
-say "oracle: $ORACLE ($("$ORACLE" 2>&1 | head -1 | sed -n 's/^e2image \([^ ]*\).*/\1/p'))"
-say "fixtures: $FIXTURES$([ "$QUICK" = 1 ] && echo ' (QUICK)'); warm = 1 warm-up + best of $RUNS; cold = drop_caches + best of $CRUNS"
-[ -n "${cold_note:-}" ] && note "$cold_note"
-[ -n "${strace_note:-}" ] && note "$strace_note"
-
-# does ours do qcow2?  (try -Q on a tiny fs)
-QCOW2=${BENCH_QCOW2:-1}
-if [ "$QCOW2" = 1 ]; then
-	tiny=$W/tiny.img
-	if [ ! -f "$tiny" ]; then
-		rm -f "$tiny.tmp"; truncate -s 16M "$tiny.tmp"
-		E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -F -t ext4 -U e2be0c4a-0000-4000-8000-000000000099 \
-			-E hash_seed=e2be0c4a-0000-4000-8000-000000000099 "$tiny.tmp" && mv "$tiny.tmp" "$tiny"
-	fi
-	rm -f "$W/tiny.qcow2"
-	if "$OURS" -Q "$tiny" "$W/tiny.qcow2" >/dev/null 2>&1 && [ -s "$W/tiny.qcow2" ]; then
-		say "ours supports -Q: timing -Q and qcow2->raw too"
-	else
-		QCOW2=0; note "ours does not support -Q (yet): qcow2 modes skipped"
-	fi
-	rm -f "$W/tiny.qcow2"
-fi
-
-for fx in $FIXTURES; do
-	case $fx in medium|large|huge) ;; *) say "ERROR: unknown fixture '$fx'"; FAIL=1; continue;; esac
-	build_fixture $fx || continue
-	fix=$(fixture_path $fx)
-	say ""
-	say "== $pfx$fx: $(fixture_info "$fix")"
-	apparent=$(stat -c %s "$fix")
-
-	measure $fx raw "$fix" ours oracle
-	rm -f "$W"/out.raw.*
-
-	if [ $fx != huge ]; then
-		avail_k=$(df -Pk "$W" | awk 'NR==2{print $4}')
-		if [ $((apparent / 1024 * 2 + 2097152)) -gt "$avail_k" ]; then
-			note "$fx stream: not enough free disk for two $((apparent >> 30)) GiB stream outputs; skipped"
+	for NCPU in $CPUS; do
+		if [ "$NCPU" -gt "$NPROC" ]; then
+			note "$FX: $NCPU cores asked, $NPROC online: skipped"; continue
+		elif [ "$NCPU" -eq "$NPROC" ]; then
+			PIN=(); CPULABEL="$NCPU cores"; pinl="all cores, unpinned"
+		elif [ "$NCPU" -eq 1 ]; then
+			PIN=(taskset -c 0); CPULABEL="1 core"; pinl="taskset -c 0"
 		else
-			measure $fx stream "$fix" ours oracle
+			PIN=(taskset -c "0-$((NCPU - 1))"); CPULABEL="$NCPU cores"; pinl="taskset -c 0-$((NCPU - 1))"
 		fi
-		rm -f "$W"/out.stream.*
-	elif [ "${BENCH_HUGE_STREAM:-0}" = 1 ]; then
-		for t in ours oracle; do
-			CACHE=warm
-			if r=$(timed $t stream "$fix" /dev/null); then
-				echo "$fx stream warm $t $r" >> "$RES"
-			else
-				FAIL=1
-			fi
-		done
-		note "huge stream: single run each to /dev/null, output not compared"
-	else
-		note "huge stream (-r FIX -) skipped: it writes $((apparent >> 30)) GiB of zeros (BENCH_HUGE_STREAM=1 to time it, to /dev/null)"
-	fi
-
-	if [ "$QCOW2" = 1 ]; then
-		measure $fx qcow2 "$fix" ours oracle
-		if [ -f "$W/out.qcow2.oracle" ]; then
-			mv -f "$W/out.qcow2.oracle" "$W/in.qcow2"
-			rm -f "$W"/out.qcow2.*
-			if [ -n "$QEMUIMG" ]; then
-				measure $fx q2r "$W/in.qcow2" ours oracle qemu
-			else
-				measure $fx q2r "$W/in.qcow2" ours oracle
-			fi
-			rm -f "$W"/out.q2r.* "$W/in.qcow2"
+		loadl="no other load"
+		if [ "$LOAD" = 1 ] && [ "$NCPU" -ge 2 ]; then
+			start_hog $((NCPU - 1)); loadl="core $((NCPU - 1)) loaded by 'yes > /dev/null' (BENCH_LOAD=1)"
 		fi
-		rm -f "$W"/out.qcow2.*
+		has_mode raw && run_case raw warm ours e2fs floor
+		has_mode raw && [ $COLD = 1 ] && run_case raw cold ours e2fs floor
+		has_mode replace && run_case replace warm ours e2fs floor
+		if has_mode stream; then
+			avail_k=$(df -Pk "$W" | awk 'NR==2 {print $4}')
+			if [ $huge = 1 ]; then
+				[ "$NCPU" = "${CPUS%% *}" ] && note "$FX: -r FS - skipped: e2fsprogs writes its $(du -h --apparent-size "$FIX" | cut -f1) of zeros"
+			elif [ $(( $(stat -c %s "$FIX") / 1024 * 2 + 2097152 )) -gt "$avail_k" ]; then
+				note "$FX: -r FS - skipped: not enough free space for two full-size outputs"
+			else
+				run_case stream warm ours e2fs floor
+			fi
+		fi
+		if has_mode qcow2; then
+			run_case qcow2 warm ours e2fs floor
+			[ $COLD = 1 ] && run_case qcow2 cold ours e2fs floor
+		fi
+		if has_mode q2r; then
+			if [ ! -f "$QIN" ]; then
+				rm -f "$QIN.tmp"
+				"$ORACLE" -Q "$FIX" "$QIN.tmp" 2> "$T/err" && mv "$QIN.tmp" "$QIN" ||
+					{ say "ERROR: e2fsprogs -Q $FIX failed: $(tail -1 "$T/err")"; FAIL=1; }
+			fi
+			if [ -f "$QIN" ]; then
+				q2rt="ours e2fs floor"; [ -n "$QEMUIMG" ] && q2rt="ours e2fs qemu floor"
+				run_case q2r warm $q2rt
+				[ $COLD = 1 ] && run_case q2r cold $q2rt
+			fi
+		fi
+		if [ $SYNC = 1 ]; then
+			run_case sync warm ours e2fs floor
+			run_case syncq warm ours e2fs floor
+		fi
+		stop_hog
+		rm -f "$R"/out.*
+		say ""
+		say "-- $FX on $CPULABEL ($pinl; $loadl)"
+		table "$FX" "$NCPU" "$CPULABEL" | tee -a "$REPORT"
+	done
+	say ""
+	[ -n "$CHECKED" ] && say "outputs identical to e2fsprogs':$(echo $CHECKED | tr ' ' '\n' | awk '!s[$0]++' | tr '\n' ' ' | sed 's/^/ /; s/ $//') (raw: byte for byte; qcow2: qemu-img compare)"
+	[ "${FLOOR_OK[raw]:-}" = 1 ] && say "the floor's output equals ours byte for byte (-r to a new file$([ "${FLOOR_OK[replace]:-}" = 1 ] && echo ', and replacing'))"
+	[ -s "$T/floor.raw.warm" ] && say "floor $(sed 's/^floor: //' "$T/floor.raw.warm") (last warm -r run)"
+	[ -n "$DATA_MIB" ] && say "data blocks in the -r images (du): $DATA_MIB (the floor writes every captured block, zeros included)"
+	rss_summary "$FX" | tee -a "$REPORT"
+	if [ "$PERF" = 1 ] && has_mode raw; then
+		say "perf stat (one warm run each, all cores):"
+		perf_counts
 	fi
-
 	if [ "$STRACE" = 1 ]; then
-		say "syscalls (strace -c -f, one run, -r to file / to stdout; top 5 by calls):"
-		strace_counts $fx raw "$fix"
-		if [ $fx != huge ]; then
-			strace_counts $fx stream "$fix"
-		fi
+		say "syscalls (strace -c -f, one run each; top 5 by calls):"
+		has_mode raw && strace_counts raw ours e2fs floor
+		has_mode stream && [ $huge = 0 ] && strace_counts stream ours e2fs
+		has_mode qcow2 && strace_counts qcow2 ours e2fs
 	fi
+	rm -f "$R"/* "$T"/floor.*
 done
 
-print_table
-
 say ""
-if [ $MISMATCH = 1 ]; then
-	say "!!!!!!!! MISMATCH: some outputs differ from the oracle's (see above)"
+say "== Targets (issue 16; informational, ours / e2fsprogs or qemu-img)"
+if [ -s "$T/targets" ]; then
+	awk '{ if ($NF == "PASS") p++; else m++; print "  " $0 }
+	     END { printf "  %d PASS, %d MISS\n", p, m }' "$T/targets" | tee -a "$REPORT"
+else
+	say "  (none measured)"
 fi
+say ""
+say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); the bench took $(( ($(date +%s) - START + 30) / 60 )) min"
+[ $MISMATCH = 1 ] && say "!!!!!!!! MISMATCH: some outputs differ from e2fsprogs' (see above)"
 [ $FAIL = 1 ] && say "FAILED: a command failed (see above)"
-say "report written to $REPORT"
-rm -f "$T/time.out" "$T/err.out" "$W"/runs.* "$W/out.strace"
+say "report: $REPORT; every run: $RES"
 [ $MISMATCH = 0 ] && [ $FAIL = 0 ]
