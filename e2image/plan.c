@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -50,6 +51,35 @@ static void early_readahead(void *arg, uint64_t start, uint64_t len,
 	flush_readahead(p);
 	p->ra_start = start;
 	p->ra_end = start + len;
+}
+
+/*
+ * Early readahead pays on a cold cache only: on a warm one each request is
+ * a system call that finds every page there already. The inode tables the
+ * scan is about to read tell which it is: the first block of a sample of
+ * them is probed (read only if cached).
+ */
+static int tables_cold(struct plan *p)
+{
+	ext2_filsys fs = p->fs;
+	dgrp_t g, stride = fs->group_desc_count / 64 + 1;
+	unsigned probed = 0, cached = 0;
+	char *buf = malloc(fs->blocksize);
+	int k = 0;
+
+	for (g = 0; buf && g < fs->group_desc_count; g += stride) {
+		blk64_t b = ext2fs_inode_table_loc(fs, g);
+
+		if (!b || b >= p->src.end_blk)
+			continue;
+		k = source_cached(&p->src, b, buf);
+		if (k < 0)
+			break; /* cannot tell: ask anyway */
+		probed++;
+		cached += k;
+	}
+	free(buf);
+	return !buf || k < 0 || cached * 10 < probed * 9;
 }
 
 static int same_file(const char *a, const char *b)
@@ -106,7 +136,7 @@ int plan_open(struct plan *p, const struct options *o,
 		return 0;
 	}
 	init_map(p, &p->blocks);
-	p->ra_budget = EARLY_READAHEAD_BYTES;
+	p->ra_budget = tables_cold(p) ? EARLY_READAHEAD_BYTES : 0;
 	p->sum.blocksize = p->fs->blocksize;
 	return 1;
 }

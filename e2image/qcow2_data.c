@@ -197,3 +197,125 @@ errcode_t cluster_sink_new(const struct qcow2_plan *plan,
 	*sink = &c->s;
 	return 0;
 }
+
+/* ---- one pass: data clusters appended as they come ---- */
+
+struct appender {
+	struct sink s;
+	struct blockmap *nonzero;
+	struct sink *out;
+	const char *name;
+	uint64_t cs;
+	char *win;            /* clusters [base, base + used) of the file */
+	uint64_t wn, base, used;
+	uint64_t last_g;      /* guest cluster of the last one taken */
+	int any;              /* a cluster was taken */
+};
+
+static errcode_t append_flush(struct appender *a)
+{
+	errcode_t err;
+
+	if (!a->used)
+		return 0;
+	err = a->out->ops->write(a->out, a->base, a->used, a->win);
+	if (err)
+		return err;
+	memset(a->win, 0, a->used * a->cs);
+	a->base += a->used;
+	a->used = 0;
+	return 0;
+}
+
+static errcode_t append_write(struct sink *s, uint64_t blk, uint64_t n,
+			      const void *buf)
+{
+	struct appender *a = (struct appender *)s;
+	uint64_t pos = blk * s->blocksize, end = pos + n * s->blocksize;
+	const char *src = buf;
+	errcode_t err;
+
+	if (blockmap_add(a->nonzero, blk, n, BC_DATA))
+		return e2i_seterr(s->err, ENOMEM, _("while writing %s"), a->name);
+	while (pos < end) {
+		uint64_t g = pos / a->cs, in = pos % a->cs;
+		uint64_t len = a->cs - in < end - pos ? a->cs - in : end - pos;
+
+		/* A new guest cluster takes the next file cluster: the k-th
+		 * cluster with data is the k-th after the header. */
+		if (!a->any || g != a->last_g) {
+			if (a->any && g < a->last_g)
+				return e2i_seterr(s->err, EXT2_ET_INVALID_ARGUMENT,
+						  _("while writing %s: blocks out of order"),
+						  a->name);
+			if (a->used == a->wn && (err = append_flush(a)))
+				return err;
+			a->used++;
+			a->last_g = g;
+			a->any = 1;
+		}
+		memcpy(a->win + (a->used - 1) * a->cs + in, src, len);
+		src += len;
+		pos += len;
+	}
+	return 0;
+}
+
+static errcode_t append_finish(struct sink *s)
+{
+	return append_flush((struct appender *)s);
+}
+
+static void append_abort(struct sink *s)
+{
+	(void)s;
+}
+
+static void append_destroy(struct sink *s)
+{
+	struct appender *a = (struct appender *)s;
+
+	free(a->win);
+	free(a);
+}
+
+static const struct sink_ops append_ops = {
+	append_write, append_finish, append_abort, append_destroy
+};
+
+errcode_t append_sink_new(struct blockmap *nonzero, unsigned blocksize,
+			  uint64_t cluster_size, struct sink *out,
+			  const char *name, struct e2i_error *err,
+			  struct sink **sink)
+{
+	struct appender *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return e2i_seterr(err, ENOMEM, _("while writing %s"), name);
+	a->s.ops = &append_ops;
+	a->s.blocksize = blocksize;
+	a->s.holes_read_zero = 1;
+	a->s.err = err;
+	a->nonzero = nonzero;
+	a->out = out;
+	a->name = name;
+	a->cs = cluster_size;
+	a->base = 1;
+	a->wn = WINDOW_BYTES / cluster_size;
+	if (a->wn == 0)
+		a->wn = 1;
+	a->win = calloc(a->wn, cluster_size);
+	if (!a->win) {
+		free(a);
+		return e2i_seterr(err, ENOMEM, _("while writing %s"), name);
+	}
+	*sink = &a->s;
+	return 0;
+}
+
+uint64_t append_sink_clusters(const struct sink *s)
+{
+	const struct appender *a = (const struct appender *)s;
+
+	return a->base - 1 + a->used;
+}

@@ -1,8 +1,11 @@
 /*
- * Sinks for the two passes of -Q. The probe records which captured blocks
- * are not zero (a qcow2 file lists its clusters before their data, so this
- * must be known first); the assembler gathers the blocks of the second pass
- * into clusters and sends them, in guest order, behind the metadata.
+ * Sinks for -Q. A file that can be written out of order takes one pass: the
+ * appender puts each cluster that holds data right behind the header, in
+ * guest order, and records which they are, so the tables can follow them.
+ * A stream takes two: the probe records which captured blocks are not zero
+ * (the tables come first and depend on it); the assembler gathers the
+ * blocks of the second pass into clusters and sends them, in guest order,
+ * behind the metadata.
  */
 #ifndef E2I_QCOW2_DATA_H
 #define E2I_QCOW2_DATA_H
@@ -23,5 +26,14 @@ errcode_t cluster_sink_new(const struct qcow2_plan *plan,
 			   unsigned blocksize, struct sink *out,
 			   const char *name, struct e2i_error *err,
 			   struct sink **sink);
+
+/* Blocks handed to it go into `nonzero` and, gathered into clusters, to
+ * `out` at file clusters 1, 2, ... in the order they come (guest order). */
+errcode_t append_sink_new(struct blockmap *nonzero, unsigned blocksize,
+			  uint64_t cluster_size, struct sink *out,
+			  const char *name, struct e2i_error *err,
+			  struct sink **sink);
+/* Clusters the appender has taken so far. */
+uint64_t append_sink_clusters(const struct sink *s);
 
 #endif

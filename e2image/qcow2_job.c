@@ -1,9 +1,8 @@
 /*
- * The qcow2 job. A qcow2 file lists its clusters before their data, so the
- * job reads the captured blocks twice: once to learn which are not zero (the
- * layout depends on it), once to write them behind the metadata. The second
- * read comes from the page cache. Nothing is ever sought back to: the
- * output may be stdout or a pipe.
+ * The qcow2 job: the captured blocks that hold data, as the clusters of a
+ * qcow2 file. To a file, in one pass, data first and tables last; to a
+ * stream (stdout, a pipe), where nothing can be sought back to and the
+ * tables must come first, in two (see one_pass and two_passes).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,36 +27,18 @@ struct qjob {
 	const char *name;
 };
 
-/* Pass 1: the captured blocks that hold something. */
-static int probe(struct qjob *q)
+/* Copies every captured block to s (zero blocks left out), with progress. */
+static errcode_t copy_pass(struct qjob *q, struct sink *s)
 {
 	struct plan *p = &q->p;
 	struct copy_opts co = { 0 };
-	struct sink *s;
-	errcode_t err;
 
-	blockmap_init(&q->nonzero, ext2fs_blocks_count(p->fs->super), 0, 0);
-	err = probe_sink_new(&q->nonzero, p->fs->blocksize, &p->err, &s);
-	if (err) {
-		msg_err(err, "%s", p->err.what);
-		return 0;
-	}
 	co.stop = p->stop;
 	co.warn = &p->warn;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
-	err = copy_runs(&p->blocks, &p->src, s, &co, &p->err);
-	s->ops->destroy(s);
-	if (!err)
-		err = blockmap_finish(&q->nonzero);
-	if (err) {
-		if (p->prog.enabled)
-			fputc('\n', stderr);
-		msg_err(err, "%s", p->err.code ? p->err.what : _("while planning the qcow2 layout"));
-		return 0;
-	}
-	return 1;
+	return copy_runs(&p->blocks, &p->src, s, &co, &p->err);
 }
 
 /* Non-zero blocks, rounded out to whole clusters. */
@@ -88,30 +69,42 @@ static int cluster_runs(struct qjob *q, unsigned cb)
 	return 1;
 }
 
-static int plan_layout(struct qjob *q)
+static uint64_t fs_bytes(const struct qjob *q)
+{
+	return ext2fs_blocks_count(q->p.fs->super) * q->p.fs->blocksize;
+}
+
+/* The cluster size: asked for, or the block size raised as qemu needs. */
+static unsigned cluster_bits(struct qjob *q)
 {
 	const struct options *o = q->p.o;
-	uint64_t size = ext2fs_blocks_count(q->p.fs->super) * q->p.fs->blocksize;
-	unsigned cb;
-	enum qcow2_plan_result r;
+	unsigned cb = o->cluster_size ? qcow2_log2(o->cluster_size) :
+		      qcow2_pick_cluster_bits(fs_bytes(q), qcow2_log2(q->p.fs->blocksize));
 
-	if (o->cluster_size)
-		cb = qcow2_log2(o->cluster_size);
-	else
-		cb = qcow2_pick_cluster_bits(size, qcow2_log2(q->p.fs->blocksize));
-	if (!cb) {
+	if (!cb)
 		msg_plain(_("%s is too large for a qcow2 image qemu can open"), o->device);
+	return cb;
+}
+
+/* The layout, once the clusters that hold data are known. */
+static int plan_layout(struct qjob *q, unsigned cb, int data_first)
+{
+	const struct options *o = q->p.o;
+	enum qcow2_plan_result r;
+	errcode_t err = blockmap_finish(&q->nonzero);
+
+	if (err || !cluster_runs(q, cb)) {
+		msg_err(err ? err : ENOMEM, _("while planning the qcow2 layout of %s"), o->image);
 		return 0;
 	}
-	if (!cluster_runs(q, cb)) {
-		msg_err(ENOMEM, _("while planning the qcow2 layout of %s"), o->image);
-		return 0;
-	}
-	r = qcow2_plan_make(&q->layout, size, cb, o->qcow2_version, q->runs, q->nruns);
+	r = qcow2_plan_make(&q->layout, fs_bytes(q), cb, o->qcow2_version,
+			    q->runs, q->nruns);
 	if (r != QCOW2_PLAN_OK) {
 		msg_plain(_("cannot write %s: %s"), o->image, qcow2_plan_strerror(r));
 		return 0;
 	}
+	if (data_first)
+		qcow2_plan_data_first(&q->layout);
 	return 1;
 }
 
@@ -124,55 +117,131 @@ static int emit(void *arg, uint64_t at, const void *buf, uint64_t n)
 	return err ? (int)err : 0;
 }
 
-/* Pass 2: metadata, then the data clusters in guest order. */
-static int write_image(struct qjob *q)
+static errcode_t write_metadata(struct qjob *q)
 {
-	struct plan *p = &q->p;
-	const struct options *o = p->o;
+	errcode_t err = qcow2_write_metadata(&q->layout, q->runs, q->nruns, emit, q);
+
+	if (err && !q->p.err.code)
+		e2i_seterr(&q->p.err, err, _("while writing the qcow2 metadata to %s"),
+			   q->name);
+	return err;
+}
+
+static int open_out(struct qjob *q, unsigned cb, uint64_t clusters)
+{
+	const struct options *o = q->p.o;
 	struct sink_params sp = { 0 };
-	struct copy_opts co = { 0 };
-	struct sink *clusters = NULL;
 	errcode_t err;
 
 	sp.path = o->image;
-	sp.blocksize = q->layout.cluster_size;
-	sp.fs_blocks = q->layout.total;
-	sp.err = &p->err;
+	sp.blocksize = (unsigned)1 << cb;
+	sp.fs_blocks = clusters;
+	sp.err = &q->p.err;
 	sp.sync = o->sync;
-	sp.stop = p->stop;
+	sp.stop = q->p.stop;
 	err = sink_open(&sp, &q->out);
-	if (err) {
-		msg_err(err, "%s", p->err.what);
-		return 0;
-	}
-	err = qcow2_write_metadata(&q->layout, q->runs, q->nruns, emit, q);
-	if (err && !p->err.code)
-		e2i_seterr(&p->err, err, _("while writing the qcow2 metadata to %s"), q->name);
+	if (err)
+		msg_err(err, "%s", q->p.err.what);
+	return !err;
+}
+
+/*
+ * A file (or a device): one pass. Each cluster with data goes right behind
+ * the header as it is read; the tables, which depend on which clusters
+ * turned out to hold data, follow them.
+ */
+static errcode_t one_pass(struct qjob *q, unsigned cb)
+{
+	struct plan *p = &q->p;
+	struct sink *a = NULL;
+	errcode_t err;
+
+	err = append_sink_new(&q->nonzero, p->fs->blocksize, (uint64_t)1 << cb,
+			      q->out, q->name, &p->err, &a);
+	if (!err)
+		err = copy_pass(q, a);
+	if (!err)
+		err = a->ops->finish(a);
+	if (!err && !plan_layout(q, cb, 1))
+		err = EXT2_ET_INVALID_ARGUMENT;
+	else if (!err && q->layout.n_data != append_sink_clusters(a))
+		err = e2i_seterr(&p->err, EXT2_ET_INVALID_ARGUMENT,
+				 _("while writing %s: the data clusters do not match the layout"),
+				 q->name);
+	if (a)
+		a->ops->destroy(a);
+	return err ? err : write_metadata(q);
+}
+
+/*
+ * A stream: two passes, since nothing can be sought back to and the tables
+ * come first. The first learns which captured blocks hold data; the
+ * second, from the page cache, writes them behind the tables.
+ */
+static errcode_t two_passes(struct qjob *q, unsigned cb)
+{
+	struct plan *p = &q->p;
+	struct copy_opts co = { 0 };
+	struct sink *s = NULL;
+	errcode_t err;
+
+	err = probe_sink_new(&q->nonzero, p->fs->blocksize, &p->err, &s);
+	if (!err)
+		err = copy_pass(q, s);
+	if (s)
+		s->ops->destroy(s);
+	s = NULL;
+	if (err)
+		return err;
+	if (!plan_layout(q, cb, 0) || !open_out(q, cb, q->layout.total))
+		return EXT2_ET_INVALID_ARGUMENT;
+	err = write_metadata(q);
 	if (!err)
 		err = cluster_sink_new(&q->layout, q->runs, q->nruns,
-				       p->fs->blocksize, q->out, q->name, &p->err,
-				       &clusters);
+				       p->fs->blocksize, q->out, q->name,
+				       &p->err, &s);
 	co.stop = p->stop;
 	co.warn = &p->warn;
 	if (!err)
-		err = copy_runs(&q->nonzero, &p->src, clusters, &co, &p->err);
+		err = copy_runs(&q->nonzero, &p->src, s, &co, &p->err);
 	if (!err)
-		err = clusters->ops->finish(clusters);
-	if (!err)
+		err = s->ops->finish(s);
+	if (s)
+		s->ops->destroy(s);
+	return err;
+}
+
+static int write_image(struct qjob *q)
+{
+	struct plan *p = &q->p;
+	unsigned cb = cluster_bits(q);
+	errcode_t err;
+
+	if (!cb)
+		return 0;
+	blockmap_init(&q->nonzero, ext2fs_blocks_count(p->fs->super), 0, 0);
+	if (p->kind == SINK_STREAM) {
+		err = two_passes(q, cb);
+	} else {
+		if (!open_out(q, cb, 0))
+			return 0;
+		err = one_pass(q, cb);
+	}
+	if (!err && q->out)
 		err = q->out->ops->finish(q->out);
-	if (clusters)
-		clusters->ops->destroy(clusters);
-	if (err) {
-		if (p->prog.enabled)
-			fputc('\n', stderr);
-		q->out->ops->abort(q->out);
+	if (err && p->prog.enabled)
+		fputc('\n', stderr);
+	if (err && p->err.code)
 		msg_err(err, "%s", p->err.what);
+	if (err && q->out) {
+		q->out->ops->abort(q->out);
 		if (p->kind == SINK_NEW_FILE)
-			msg_plain(_("no image was written to %s"), o->image);
+			msg_plain(_("no image was written to %s"), p->o->image);
 		else
 			msg_plain(_("%s is incomplete: the qcow2 image was cut short"), q->name);
-		return 0;
 	}
+	if (err)
+		return 0;
 	progress_done(&p->prog, p->blocks.captured);
 	return 1;
 }
@@ -187,7 +256,7 @@ int run_qcow2(const struct options *o, e2i_stop *stop)
 	q.name = strcmp(o->image, "-") == 0 ? "stdout" : o->image;
 	ok = plan_open(&q.p, o, stop) && plan_capture(&q.p);
 	t0 = now_seconds();
-	ok = ok && probe(&q) && plan_layout(&q) && write_image(&q);
+	ok = ok && write_image(&q);
 	q.p.sum.t_copy = now_seconds() - t0;
 	if (ok && o->verbose) {
 		summary_add(&q.p.sum, &q.p.blocks);

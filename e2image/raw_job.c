@@ -47,7 +47,6 @@ static int copy(struct raw_job *j)
 	errcode_t err;
 
 	co.reverse = p->o->move && p->o->dest_offset > p->o->src_offset;
-	co.aliased = p->o->move;
 	co.warn = &p->warn;
 	co.stop = p->stop;
 	co.progress = progress_update;

@@ -93,3 +93,15 @@ fail() {
 diag() {
 	printf '# %s\n' "$*" >&3
 }
+
+# same_qcow2 A B: two qcow2 files that hold the same image the same way:
+# both clean for qemu-img check, the same guest bytes, the same number of
+# clusters (a file written in one pass puts the data before the tables, a
+# stream after them: the bytes differ, the rest must not)
+same_qcow2() {
+	qemu-img check -q "$1" || fail "$1: qemu-img check"
+	qemu-img check -q "$2" || fail "$2: qemu-img check"
+	qemu-img compare -q "$1" "$2" || fail "$1 and $2 hold different images"
+	[ "$(stat -c %s "$1")" = "$(stat -c %s "$2")" ] ||
+		fail "$1 and $2 differ in size: $(stat -c %s "$1") vs $(stat -c %s "$2")"
+}

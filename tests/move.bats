@@ -397,20 +397,6 @@ matrix() {
 	matrix fs4k left -c
 }
 
-@test "move and -O with mmap failing (fault shim, no bad range): reads through pread, same results" {
-	[ -f "$SHIM" ] || fail "no $SHIM (make -C tests all)"
-	# Every read succeeds, but the source cannot be mapped. A move never
-	# writes from the mapping anyway (copy.h: aliased); -O into another
-	# file does, and here goes through pread instead.
-	OURS_ENV="LD_PRELOAD=$SHIM E2I_FAULT_RANGES="
-	OURS_ENV="$OURS_ENV ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-	spawn move_case fs1k right 3M+1b
-	spawn move_case fs4k left 1M
-	spawn into_existing fs1k $(((1 << 20) + SIZE[fs1k] / 2))
-	wait || true
-	report "$BATS_TEST_TMPDIR"/{fs1k-right-3M+1b,fs4k-left-1M,fs1k-into-*}/result
-}
-
 # attach FILE: attach FILE to a free loop device, record it for teardown,
 # set DEV to it; skips the test when that cannot be done
 attach() {

@@ -72,7 +72,7 @@ struct blockmap {
 	uint64_t out_of_range;
 	/* Blocks per class, first added wins (complete after finish). */
 	uint64_t per_class[BC_COUNT];
-	/* Set by blockmap_finish() (and blockmap_subtract()). */
+	/* Set by blockmap_finish(). */
 	size_t nruns;
 	uint64_t captured;            /* blocks in runs */
 	/* Bytes held now, and at most so far (lists, runs, bitmap, scratch). */
@@ -87,9 +87,6 @@ int blockmap_add(struct blockmap *m, uint64_t start, uint64_t len,
 /* Folds what is pending and counts the runs; the pending list is
  * released. Returns 0, or ENOMEM. */
 int blockmap_finish(struct blockmap *m);
-/* Removes from m's runs every block in done's runs (both finished), so a
- * second copy pass skips what a first one already wrote. */
-int blockmap_subtract(struct blockmap *m, const struct blockmap *done);
 void blockmap_free(struct blockmap *m);
 
 /* Reads a finished map's runs in order, or in reverse order. */

@@ -1,5 +1,5 @@
 /* Reading a finished block map: its runs, in order or reversed, whether
- * they are kept as an array or as a bitmap; and cutting one map by another. */
+ * they are kept as an array or as a bitmap. */
 #include <errno.h>
 #include <string.h>
 #include "blockmap_impl.h"
@@ -130,86 +130,4 @@ int blockmap_next(struct bm_cursor *c, struct bm_run *r)
 		return 0;
 	c->pos = r->start + r->len;
 	return 1;
-}
-
-/* m's runs less done's, into out (NULL: only counted). Returns the number
- * of runs left; sets m->captured when out is given. */
-static size_t cut(struct blockmap *m, const struct blockmap *done,
-		  struct bm_run *out)
-{
-	size_t i, j = 0, n = 0;
-	uint64_t captured = 0;
-	struct bm_run d;
-
-	for (i = 0; i < m->nruns; i++) {
-		uint64_t s = m->runs[i].start, e = s + m->runs[i].len;
-
-		while (s < e && run_from(done, s, e, &j, &d)) {
-			if (d.start > s) {
-				if (out) {
-					out[n].start = s;
-					out[n].len = d.start - s;
-				}
-				captured += d.start - s;
-				n++;
-			}
-			s = d.start + d.len;
-		}
-		if (s < e) {
-			if (out) {
-				out[n].start = s;
-				out[n].len = e - s;
-			}
-			captured += e - s;
-			n++;
-		}
-	}
-	if (out)
-		m->captured = captured;
-	return n;
-}
-
-int blockmap_subtract(struct blockmap *m, const struct blockmap *done)
-{
-	struct bm_cursor c;
-	struct bm_run r;
-	size_t n, bytes;
-	struct bm_run *out;
-	int err;
-
-	if (!m->nruns || !done->nruns)
-		return 0;
-	if (!m->bits) {
-		n = cut(m, done, NULL);
-		bytes = n * sizeof(*out);
-		/* Cutting can multiply the runs: past the bound, a bitmap. */
-		if (bytes <= m->budget || bytes <= bm_bitmap_bytes(m) / 4) {
-			out = bm_alloc(m, bytes);
-			if (!out)
-				return ENOMEM;
-			cut(m, done, out);
-			bm_release(m, m->runs, m->nruns * sizeof(*m->runs));
-			m->runs = out;
-			m->nruns = n;
-			return 0;
-		}
-		if ((err = bm_to_bitmap(m)))
-			return err;
-	}
-	blockmap_cursor(&c, done, 0);
-	while (blockmap_next(&c, &r)) {
-		uint64_t len = r.start >= m->blocks_count ? 0 :
-			       r.len < m->blocks_count - r.start ? r.len :
-			       m->blocks_count - r.start;
-
-		while (len) {
-			unsigned k = len > (1u << 30) ? 1u << 30 : (unsigned)len;
-
-			ext2fs_unmark_block_bitmap_range2(m->bits, r.start, k);
-			r.start += k;
-			len -= k;
-		}
-	}
-	bm_recount(m);
-	return 0;
 }

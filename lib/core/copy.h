@@ -10,15 +10,14 @@
 #include "sink.h"
 #include "source.h"
 #include "warn.h"
+#include "zero.h"
 
 struct copy_opts {
 	/* In-place move to a higher offset: last block first, so nothing is
-	 * overwritten before it has been read. */
+	 * overwritten before it has been read. (Every chunk is read whole
+	 * into a private buffer before any of it is written, so within a
+	 * chunk the overlap of source and destination does not matter.) */
 	int reverse;
-	/* The output is the source itself (an in-place move): blocks are
-	 * always read into private buffers, never written from the source's
-	 * mapping, whose pages the writes themselves would change. */
-	int aliased;
 	/* Unreadable source blocks are reported here and zero-filled (NULL:
 	 * a read error is fatal). */
 	struct e2i_warnings *warn;
@@ -33,7 +32,5 @@ errcode_t copy_runs(const struct blockmap *m, struct source *src,
 		    struct sink *sink, const struct copy_opts *o,
 		    struct e2i_error *err);
 
-/* True when len bytes at p are all zero. */
-int is_zero(const void *p, size_t len);
 
 #endif

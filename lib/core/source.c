@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +29,6 @@ errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 		return e2i_seterr(err, errno, _("while examining %s"), path);
 	s->seekable_holes = S_ISREG(st.st_mode);
 	s->hole_start = s->hole_end = s->data_start = s->data_end = 0;
-	s->map = NULL;
 	s->size = 0;
 	sized = S_ISREG(st.st_mode) ||
 		(S_ISBLK(st.st_mode) && ioctl(s->fd, BLKGETSIZE64, &s->size) == 0);
@@ -39,37 +38,7 @@ errcode_t source_open(struct source *s, const char *path, uint64_t offset,
 	s->end_blk = !sized ? UINT64_MAX :
 		     s->size <= offset ? 0 :
 		     (s->size - offset + blocksize - 1) / blocksize;
-	s->map_len = sized ? s->size : 0;
-	if (s->map_len) {
-		void *m = mmap(NULL, s->map_len, PROT_READ, MAP_SHARED, s->fd, 0);
-
-		s->map = m == MAP_FAILED ? NULL : m;
-	}
 	return 0;
-}
-
-#define PAGE_MASK_BYTES 4095ull
-
-const char *source_mapped(struct source *s, uint64_t blk, uint64_t n)
-{
-	uint64_t off = s->offset + blk * s->blocksize, len = n * s->blocksize;
-	uint64_t a = off & ~PAGE_MASK_BYTES;
-
-	if (!s->map || off + len > s->map_len || off + len < off)
-		return NULL;
-	/* Faults the pages in now, reporting a read error instead of raising
-	 * SIGBUS later. */
-	if (madvise((void *)(s->map + a), off + len - a, MADV_POPULATE_READ) < 0)
-		return NULL;
-	return s->map + off;
-}
-
-void source_unmapped(struct source *s, const char *p, uint64_t n)
-{
-	uint64_t off = p - s->map, len = n * s->blocksize;
-	uint64_t a = off & ~PAGE_MASK_BYTES;
-
-	(void)madvise((void *)(s->map + a), off + len - a, MADV_DONTNEED);
 }
 
 /*
@@ -144,11 +113,25 @@ void source_willneed(struct source *s, uint64_t blk, uint64_t n)
 #endif
 }
 
+int source_cached(struct source *s, uint64_t blk, void *scratch)
+{
+#ifdef RWF_NOWAIT
+	struct iovec v = { scratch, s->blocksize };
+	ssize_t r = preadv2(s->fd, &v, 1, (off_t)(s->offset + blk * s->blocksize),
+			    RWF_NOWAIT);
+
+	if (r > 0)
+		return 1;
+	if (r < 0 && errno == EAGAIN)
+		return 0;
+#else
+	(void)s; (void)blk; (void)scratch;
+#endif
+	return -1;
+}
+
 void source_close(struct source *s)
 {
-	if (s->map)
-		munmap((void *)s->map, s->map_len);
-	s->map = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;

@@ -22,11 +22,6 @@ struct source {
 	int seekable_holes;
 	uint64_t size;      /* bytes, for a regular file or a block device */
 	uint64_t hole_start, hole_end, data_start, data_end;
-	/* The whole source mapped read-only, or NULL: large runs are written
-	 * straight from the page cache instead of being copied through a
-	 * buffer first. */
-	const char *map;
-	uint64_t map_len;
 };
 
 errcode_t source_open(struct source *s, const char *path, uint64_t offset,
@@ -40,12 +35,9 @@ errcode_t source_try_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
 int source_is_hole(struct source *s, uint64_t blk, uint64_t n);
 /* Asks the kernel to start reading these blocks now. */
 void source_willneed(struct source *s, uint64_t blk, uint64_t n);
-/* Blocks [blk, blk + n) as mapped memory whose pages are all resident, or
- * NULL (no mapping, or the pages could not be read: use source_try_read,
- * which reports the error). */
-const char *source_mapped(struct source *s, uint64_t blk, uint64_t n);
-/* Done with mapped blocks: drop them from our address space. */
-void source_unmapped(struct source *s, const char *p, uint64_t n);
+/* Whether block blk is in the page cache: 1 yes, 0 no, -1 cannot tell.
+ * Reads it into scratch (one block) only if it is. */
+int source_cached(struct source *s, uint64_t blk, void *scratch);
 void source_close(struct source *s);
 
 #endif

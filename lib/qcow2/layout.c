@@ -96,6 +96,15 @@ enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
 	return QCOW2_PLAN_OK;
 }
 
+void qcow2_plan_data_first(struct qcow2_plan *p)
+{
+	p->data_at = 1;
+	p->l1_at = p->data_at + p->n_data;
+	p->rt_at = p->l1_at + p->l1_clusters;
+	p->rb_at = p->rt_at + p->rt_clusters;
+	p->l2_at = p->rb_at + p->rb_clusters;
+}
+
 const char *qcow2_plan_strerror(enum qcow2_plan_result r)
 {
 	switch (r) {

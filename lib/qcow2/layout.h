@@ -6,6 +6,13 @@
  *   [header][L1][refcount table][refcount blocks][L2 tables][data clusters]
  *
  * Every cluster is referenced exactly once (refcount 1): nothing leaks.
+ *
+ * A file that can be written out of order may put the data first instead,
+ *
+ *   [header][data clusters][L1][refcount table][refcount blocks][L2 tables]
+ *
+ * so that the data is written in one pass as it is read, and the tables,
+ * which depend on which clusters turned out to hold data, last.
  */
 #ifndef E2I_QCOW2_LAYOUT_H
 #define E2I_QCOW2_LAYOUT_H
@@ -48,6 +55,9 @@ unsigned qcow2_log2(uint64_t v);
 enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
 				       unsigned cluster_bits, uint32_t version,
 				       const struct qcow2_run *runs, size_t nruns);
+/* Moves a made plan's data clusters right behind the header, the tables
+ * after them (same clusters in all, so the refcounts are unchanged). */
+void qcow2_plan_data_first(struct qcow2_plan *p);
 const char *qcow2_plan_strerror(enum qcow2_plan_result r);
 
 #endif

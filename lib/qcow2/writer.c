@@ -144,7 +144,7 @@ static int l2(struct out *o, const struct qcow2_run *runs, size_t nruns)
 	}
 	if (cur != UINT64_MAX && (e = flush(o)))
 		return e;
-	return o->at == p->data_at ? 0 : EINVAL;
+	return o->at == p->l2_at + p->n_l2 ? 0 : EINVAL;
 }
 
 int qcow2_write_metadata(const struct qcow2_plan *p,
@@ -158,6 +158,8 @@ int qcow2_write_metadata(const struct qcow2_plan *p,
 	if (!o.buf)
 		return ENOMEM;
 	e = header(&o);
+	if (!e && p->data_at < p->l1_at)
+		o.at = p->l1_at; /* data first: the caller wrote it */
 	if (!e)
 		e = finish_area(&o, p->l1_at);
 	if (!e)

@@ -12,8 +12,9 @@
 typedef int (*qcow2_emit_fn)(void *arg, uint64_t at, const void *buf,
 			     uint64_t n);
 
-/* Emits clusters [0, plan->data_at): header, L1, refcount table, refcount
- * blocks, L2 tables. */
+/* Emits the metadata clusters in file order: the header, then L1, refcount
+ * table, refcount blocks and L2 tables (clusters [0, data_at), or, in a
+ * data-first plan, cluster 0 and [l1_at, total)). */
 int qcow2_write_metadata(const struct qcow2_plan *p,
 			 const struct qcow2_run *runs, size_t nruns,
 			 qcow2_emit_fn emit, void *arg);

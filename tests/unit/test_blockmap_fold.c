@@ -1,7 +1,7 @@
 /*
  * Unit tests of the block map's memory bound: folding the pending list into
  * the run set, the bitmap it turns into, classes across folds, cursors and
- * subtraction over a bitmap, and the footprint itself. Each map is checked
+ * the footprint itself. Each map is checked
  * against a plain per-block model built from the same extents.
  */
 #include <stdlib.h>
@@ -208,72 +208,6 @@ static void test_classes(struct tap *t)
 	TAP_CHECK(t, ok, "classes: the first extent added wins, with or without folds, runs or bitmap");
 }
 
-static void test_subtract_bits(struct tap *t)
-{
-	static struct model ma, mb;
-	struct ext *va = make_extents(3000, 3), *vb = make_extents(3000, 5);
-	struct blockmap a, b;
-	struct bm_cursor c;
-	struct bm_run r;
-	uint64_t left = 0;
-	size_t i;
-	int ok;
-
-	blockmap_init(&a, SPAN, 0, 0);
-	blockmap_init(&b, SPAN, 0, 0);
-	b.budget = 64 * sizeof(struct bm_extent);
-	run_case(&a, &ma, va, 3000);
-	run_case(&b, &mb, vb, 3000);
-	ok = a.bits == NULL && b.bits != NULL;
-	for (i = 0; i < SPAN; i++) {
-		if (ma.owner[i] != NONE)
-			mb.owner[i] = NONE;
-		left += mb.owner[i] != NONE;
-	}
-	ok &= blockmap_subtract(&b, &a) == 0;
-	TAP_CHECK(t, ok && same_runs(&b, &mb) && b.captured == left,
-		  "subtract: runs taken out of a bitmap leave exactly the rest");
-	blockmap_free(&a);
-	blockmap_init(&a, SPAN, 0, 0);
-	run_case(&a, &ma, va, 3000);
-	blockmap_free(&b);
-	blockmap_init(&b, SPAN, 0, 0);
-	b.budget = 64 * sizeof(struct bm_extent);
-	run_case(&b, &mb, vb, 3000);
-	/* Now the other way round: a bitmap cut out of runs. */
-	for (i = 0; i < SPAN; i++)
-		if (mb.owner[i] != NONE)
-			ma.owner[i] = NONE;
-	left = a.captured;
-	TAP_CHECK(t, blockmap_subtract(&a, &b) == 0 && same_runs(&a, &ma) &&
-		  a.bits == NULL && a.captured > 0 && a.captured < left,
-		  "subtract: a bitmap cut out of runs leaves exactly the rest");
-	blockmap_free(&a);
-	blockmap_free(&b);
-
-	/* One long run cut by every other block: the pieces outgrow the
-	 * bound, so what is left becomes a bitmap. */
-	blockmap_init(&a, SPAN, 0, 0);
-	blockmap_init(&b, SPAN, 0, 0);
-	a.budget = b.budget = 64 * sizeof(struct bm_extent);
-	blockmap_add(&a, 0, SPAN, BC_DATA);
-	for (i = 0; i < SPAN; i += 2)
-		blockmap_add(&b, i, 1, BC_DIRECTORY);
-	blockmap_finish(&a);
-	blockmap_finish(&b);
-	ok = a.bits == NULL && blockmap_subtract(&a, &b) == 0;
-	blockmap_cursor(&c, &a, 0);
-	for (i = 1; ok && blockmap_next(&c, &r); i += 2)
-		ok = r.start == i && r.len == 1;
-	TAP_CHECK(t, ok && a.bits != NULL && a.nruns == SPAN / 2 &&
-		  a.captured == SPAN / 2 && i == SPAN + 1,
-		  "subtract: pieces past the bound leave a bitmap");
-	blockmap_free(&a);
-	blockmap_free(&b);
-	free(va);
-	free(vb);
-}
-
 /* Backwards over a bitmap: a long empty stretch (the window grows), then
  * more runs than the cursor keeps from one window. */
 static void test_reverse_sparse(struct tap *t)
@@ -349,7 +283,6 @@ int main(void)
 	test_fold(&t);
 	test_bitmap(&t);
 	test_classes(&t);
-	test_subtract_bits(&t);
 	test_reverse_sparse(&t);
 	test_bound(&t);
 	return tap_done(&t);

@@ -108,6 +108,59 @@ static void test_metadata(struct tap *t)
 	free(c.file);
 }
 
+/* Data first: the header, the data area left to the caller, then the
+ * tables, in file order, pointing at data clusters 1, 2, ... */
+static int grab_any(void *arg, uint64_t at, const void *buf, uint64_t n)
+{
+	struct capture *c = arg;
+
+	if (at + n > c->clusters || at < c->next)
+		c->out_of_order = 1;
+	else
+		memcpy(c->file + at * c->cs, buf, n * c->cs);
+	c->next = at + n;
+	return 0;
+}
+
+static void test_data_first(struct tap *t)
+{
+	struct qcow2_run runs[] = { { 0, 3 }, { 510, 4 }, { 2000, 1 } };
+	struct qcow2_plan p, q;
+	struct capture c = { 0 };
+	struct qcow2_header h;
+	uint64_t i, e, ok = 1, data_untouched = 1;
+
+	qcow2_plan_make(&p, 16 << 20, 12, 2, runs, 3);
+	q = p;
+	qcow2_plan_data_first(&q);
+	TAP_CHECK(t, q.data_at == 1 && q.l1_at == 1 + q.n_data &&
+		  q.rt_at == q.l1_at + q.l1_clusters && q.rb_at == q.rt_at + q.rt_clusters &&
+		  q.l2_at == q.rb_at + q.rb_clusters && q.l2_at + q.n_l2 == q.total &&
+		  q.total == p.total, "data first: the same clusters, data right behind the header");
+	c.cs = q.cluster_size;
+	c.clusters = q.total;
+	c.file = calloc(q.total, q.cluster_size);
+	memset(c.file + c.cs, 0xee, q.n_data * c.cs);
+	TAP_CHECK(t, qcow2_write_metadata(&q, runs, 3, grab_any, &c) == 0 &&
+		  !c.out_of_order && c.next == q.total, "tables written in order, to the end");
+	for (i = c.cs; i < (1 + q.n_data) * c.cs; i++)
+		data_untouched &= c.file[i] == 0xee;
+	TAP_CHECK(t, data_untouched, "the data area is left to the caller");
+	qcow2_header_decode(&h, c.file, q.cluster_size);
+	TAP_CHECK(t, h.l1_table_offset == q.l1_at << 12 &&
+		  h.refcount_table_offset == q.rt_at << 12, "the header points past the data");
+	e = qcow2_be64(c.file + (q.l1_at << 12));
+	TAP_CHECK(t, e == (QCOW2_OFLAG_COPIED | (q.l2_at << 12)), "L1[0] points at the first L2 table");
+	e = qcow2_be64(c.file + (q.l2_at << 12));
+	TAP_CHECK(t, e == (QCOW2_OFLAG_COPIED | (1ull << 12)), "guest cluster 0 is file cluster 1");
+	e = qcow2_be64(c.file + ((q.l2_at + 2) << 12) + (2000 % 512) * 8);
+	TAP_CHECK(t, e == (QCOW2_OFLAG_COPIED | (8ull << 12)), "guest cluster 2000 is the 8th data cluster");
+	for (i = 0; i < q.total; i++)
+		ok &= qcow2_be16(c.file + (q.rb_at << 12) + i * 2) == 1;
+	TAP_CHECK(t, ok, "refcount 1 for every cluster, data included");
+	free(c.file);
+}
+
 int main(void)
 {
 	struct tap t = { 0, 0 };
@@ -116,5 +169,6 @@ int main(void)
 	test_plan(&t);
 	test_refcount_fixed_point(&t);
 	test_metadata(&t);
+	test_data_first(&t);
 	return tap_done(&t);
 }
