@@ -1,24 +1,113 @@
 #include <inttypes.h>
 #include <stdio.h>
+#include <et/com_err.h>
 #include "nls.h"
 #include "messages.h"
 #include "open_fs.h"
+#include "capture.h"
 
-static errcode_t try_open(const struct options *o, unsigned bs, ext2_filsys *fs)
+static errcode_t try_open(const struct options *o, blk64_t sb, unsigned bs,
+			  ext2_filsys *fs)
 {
 	char io_opts[64];
 	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS;
 
 	snprintf(io_opts, sizeof(io_opts), "offset=%" PRIu64, o->src_offset);
 	return ext2fs_open2(o->device, o->src_offset ? io_opts : NULL, flags,
-			    (int)o->superblock, bs, unix_io_manager, fs);
+			    (int)sb, bs, unix_io_manager, fs);
 }
 
-errcode_t open_source_fs(const struct options *o, ext2_filsys *fs)
+/* The primary superblock errors that send e2fsck to a backup, and the
+ * geometry libext2fs refuses that a backup can still have right. */
+static int primary_damaged(errcode_t err)
+{
+	return err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SB_CSUM_INVALID ||
+	       err == EXT2_ET_CORRUPT_SUPERBLOCK || err == EXT2_ET_BAD_DESC_SIZE ||
+	       err == EXT2_ET_UNEXPECTED_BLOCK_SIZE;
+}
+
+/* A backup at sb of group g, bpg blocks a group: opened only if it says
+ * it is that group's copy (not a superblock inside some file's data). */
+static int try_backup(const struct options *o, unsigned g, blk64_t bpg,
+		      unsigned bs, ext2_filsys *fs, blk64_t *sb)
+{
+	*sb = g * bpg + (bs == 1024);
+	if (*sb > INT32_MAX || try_open(o, *sb, bs, fs))
+		return 0;
+	if ((*fs)->super->s_blocks_per_group == bpg &&
+	    ((*fs)->super->s_block_group_nr == g ||
+	     !(*fs)->super->s_block_group_nr))
+		return 1;
+	ext2fs_close_free(fs);
+	return 0;
+}
+
+/*
+ * A backup superblock. First the one e2fsck opens by itself: group 1 with
+ * 8 * block size blocks a group (mke2fs's default), for each block size.
+ * Then, so that an image exists even where e2fsck needs -b, the sparse
+ * groups with smaller groups (mke2fs -g) too.
+ */
+static blk64_t open_backup(const struct options *o, ext2_filsys *fs,
+			   int *e2fsck_finds)
+{
+	static const unsigned groups[] = { 1, 3, 5, 7, 9, 25, 27, 49, 81, 125, 243, 343 };
+	unsigned i, bs;
+	blk64_t bpg, sb;
+
+	*e2fsck_finds = 1;
+	for (bs = EXT2_MIN_BLOCK_SIZE; bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2)
+		if (try_backup(o, 1, 8 * bs, bs, fs, &sb))
+			return sb;
+	*e2fsck_finds = 0;
+	for (bs = EXT2_MIN_BLOCK_SIZE; bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2)
+		for (bpg = 8 * bs; bpg >= 256; bpg /= 2)
+			for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+				if ((bpg != 8 * bs || i) &&
+				    try_backup(o, groups[i], bpg, bs, fs, &sb))
+					return sb;
+	return 0;
+}
+
+/*
+ * Descriptors that fail e2fsck's checks send it to the backup superblock
+ * of group 1 and its descriptors, and all it reads then follows them: so
+ * does the capture. The image holds the primary's blocks as they are too.
+ */
+static errcode_t descriptors_checked(const struct options *o,
+				     struct e2i_warnings *w, ext2_filsys *fs,
+				     blk64_t *backup)
+{
+	blk64_t sb = (*fs)->super->s_blocks_per_group +
+		     (*fs)->super->s_first_data_block;
+	unsigned bs = (*fs)->blocksize;
+	dgrp_t g;
+
+	if ((*fs)->group_desc_count < 2 || !capture_desc_damaged(*fs, &g))
+		return 0;
+	ext2fs_close_free(fs);
+	if (sb > INT32_MAX || try_open(o, sb, bs, fs))
+		/* no backup: e2fsck goes on with the primary, and so do we */
+		return try_open(o, 0, o->blocksize, fs);
+	*backup = sb;
+	if (warn(w, WARN_GROUP, 1,
+		 _("group %u: its descriptor fails e2fsck's checks; imaged through the backup superblock at block %llu and its descriptors, which e2fsck uses"),
+		 g, (unsigned long long)sb)) {
+		ext2fs_close_free(fs);
+		return EXT2_ET_GDESC_READ;
+	}
+	return 0;
+}
+
+errcode_t open_source_fs(const struct options *o, struct e2i_warnings *w,
+			 ext2_filsys *fs, blk64_t *backup)
 {
 	errcode_t err;
 	unsigned bs;
+	blk64_t sb;
+	int found;
 
+	*backup = 0;
 	if (o->superblock > INT32_MAX) {
 		msg_plain(_("invalid superblock: %" PRIu64), o->superblock);
 		return EXT2_ET_INVALID_ARGUMENT;
@@ -26,17 +115,44 @@ errcode_t open_source_fs(const struct options *o, ext2_filsys *fs)
 	if (o->superblock && !o->blocksize) {
 		/* A backup superblock needs a block size: try each, as e2fsck does. */
 		for (bs = 1024; bs <= 65536; bs *= 2) {
-			err = try_open(o, bs, fs);
+			err = try_open(o, o->superblock, bs, fs);
 			if (!err)
 				return 0;
 		}
 	} else {
-		err = try_open(o, o->blocksize, fs);
-		if (!err)
+		err = try_open(o, o->superblock, o->blocksize, fs);
+		if (!err && (o->superblock || o->strict))
 			return 0;
+		if (!err && (!ext2fs_has_feature_metadata_csum((*fs)->super) ||
+			     ext2fs_superblock_csum_verify(*fs, (*fs)->super)))
+			return descriptors_checked(o, w, fs, backup);
+		/* A primary that fails its checksum opens here, but not for
+		 * e2fsck: it takes the backup, so the image must hold it. */
+		if (!err) {
+			ext2fs_close_free(fs);
+			err = EXT2_ET_SB_CSUM_INVALID;
+			if (!(sb = open_backup(o, fs, &found)))
+				return try_open(o, 0, o->blocksize, fs);
+			goto backup;
+		}
 	}
+	/* --strict: e2fsprogs' behaviour, no image without -b. */
+	if (!o->superblock && !o->strict && primary_damaged(err) &&
+	    (sb = open_backup(o, fs, &found)))
+		goto backup;
 	msg_err(err, _("while trying to open %s"), o->device);
 	return err;
+backup:
+	*backup = sb;
+	if (warn(w, WARN_OTHER, 1, found ?
+		 _("%s: the primary superblock is unusable (%s); imaged through the backup superblock at block %llu (block size %u), which e2fsck uses") :
+		 _("%s: the primary superblock is unusable (%s); imaged through the backup superblock at block %llu (block size %u), which e2fsck uses only when given -b and -B"),
+		 o->device, error_message(err), (unsigned long long)sb,
+		 (*fs)->blocksize)) {
+		ext2fs_close_free(fs);
+		return err;
+	}
+	return 0;
 }
 
 int source_mount_ok(const struct options *o)

@@ -122,7 +122,7 @@ int plan_open(struct plan *p, const struct options *o,
 		msg_plain(_("the output %s is the source filesystem itself"), o->image);
 		return 0;
 	}
-	if (!source_mount_ok(o) || open_source_fs(o, &p->fs))
+	if (!source_mount_ok(o) || open_source_fs(o, &p->warn, &p->fs, &p->backup_sb))
 		return 0;
 	sp.path = o->image;
 	sp.compare = o->check;
@@ -203,7 +203,7 @@ int plan_capture(struct plan *p)
 	/* A device gets whole inode tables: stale bytes there are not zeros. */
 	struct capture_opts co = { p->o->all_data,
 				   p->is_blockdev && !p->o->dry_run,
-				   p->o->superblock };
+				   p->o->superblock ? p->o->superblock : p->backup_sb };
 	double t0 = now_seconds();
 	struct capture c;
 	errcode_t err;
@@ -222,6 +222,8 @@ int plan_capture(struct plan *p)
 	}
 	progress_scanning(&p->prog);
 	err = capture_inodes(&c);
+	if (!err)
+		err = capture_journal_backup(&c);
 	if (!err)
 		err = capture_orphans(&c);
 	if (err) {

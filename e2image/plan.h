@@ -30,6 +30,7 @@ struct plan {
 	uint64_t ra_start, ra_end;   /* early readahead not yet requested */
 	struct summary sum;
 	struct e2i_warnings warn;  /* damage found in the source */
+	blk64_t backup_sb;  /* -b, or the backup opened for a damaged primary */
 };
 
 /* Refusals, mount check, opening the filesystem and the source. Prints its

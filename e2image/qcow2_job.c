@@ -2,7 +2,9 @@
  * The qcow2 job: the captured blocks that hold data, as the clusters of a
  * qcow2 file. To a file, in one pass, data first and tables last; to a
  * stream (stdout, a pipe), where nothing can be sought back to and the
- * tables must come first, in two (see one_pass and two_passes).
+ * tables must come first, in two (see one_pass and two_passes). Two passes
+ * too where data first is not safe (qcow2_data_first_fits: clusters under
+ * 2 KiB, or a file that could outgrow the virtual size).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +74,18 @@ static int cluster_runs(struct qjob *q, unsigned cb)
 static uint64_t fs_bytes(const struct qjob *q)
 {
 	return ext2fs_blocks_count(q->p.fs->super) * q->p.fs->blocksize;
+}
+
+/* At most this many clusters can hold captured data: a run of captured
+ * blocks touches its clusters and one more at each end. */
+static uint64_t max_data_clusters(const struct qjob *q, unsigned cb)
+{
+	const struct blockmap *m = &q->p.blocks;
+	uint64_t bs = q->p.fs->blocksize, cs = (uint64_t)1 << cb;
+
+	if (cs <= bs)
+		return m->captured * (bs / cs);
+	return m->captured / (cs / bs) + 2 * (uint64_t)m->nruns;
 }
 
 /* The cluster size: asked for, or the block size raised as qemu needs. */
@@ -220,7 +234,8 @@ static int write_image(struct qjob *q)
 	if (!cb)
 		return 0;
 	blockmap_init(&q->nonzero, ext2fs_blocks_count(p->fs->super), 0, 0);
-	if (p->kind == SINK_STREAM) {
+	if (p->kind == SINK_STREAM ||
+	    !qcow2_data_first_fits(fs_bytes(q), cb, max_data_clusters(q, cb))) {
 		err = two_passes(q, cb);
 	} else {
 		if (!open_out(q, cb, 0))

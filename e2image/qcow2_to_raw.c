@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,7 +30,15 @@ struct q2r {
 	struct e2i_error err;
 	unsigned bs, cs;
 	uint64_t done;        /* clusters delivered */
+	/* An output whose unwritten blocks do not read as zeros (a device, a
+	 * file updated in place): what the image leaves unallocated is
+	 * written as zeros too, or the old bytes would show through. */
+	int fill;
+	uint64_t next;        /* with fill: the first block not written yet */
+	char *zeros;          /* with fill: FILL_BYTES of zeros */
 };
+
+#define FILL_BYTES (1u << 20)
 
 int input_is_qcow2(const char *path)
 {
@@ -79,20 +88,40 @@ static errcode_t put(struct q2r *q, uint64_t blk, uint64_t n, const char *buf)
 	return 0;
 }
 
+static const char *shown(const char *path)
+{
+	return strcmp(path, "-") ? path : "stdout";
+}
+
+/* Zeros over [q->next, end), a chunk at a time, stopping on a signal. */
+static errcode_t fill_to(struct q2r *q, uint64_t end)
+{
+	uint64_t per = FILL_BYTES / q->bs, n;
+	errcode_t err;
+
+	for (; q->fill && q->next < end; q->next += n) {
+		if (stopped(q->stop))
+			return e2i_seterr(&q->err, EINTR, _("while writing zeros to %s"),
+					  shown(q->o->image));
+		n = end - q->next < per ? end - q->next : per;
+		err = q->sink->ops->write(q->sink, q->next, n, q->zeros);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int deliver(void *arg, uint64_t guest, const void *data, size_t len)
 {
 	struct q2r *q = arg;
 
-	if (put(q, guest / q->bs, len / q->bs, data))
+	if (fill_to(q, guest / q->bs) || put(q, guest / q->bs, len / q->bs, data))
 		return 1;
+	if (q->fill)
+		q->next = (guest + len) / q->bs;
 	q->done += (len + q->cs - 1) / q->cs;
 	progress_update(&q->prog, q->done);
 	return 0;
-}
-
-static const char *shown(const char *path)
-{
-	return strcmp(path, "-") ? path : "stdout";
 }
 
 static int convert(struct q2r *q, struct qcow2_reader *r)
@@ -122,9 +151,20 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 		msg_err(err, "%s", q->err.what);
 		return 0;
 	}
+	if (!q->sink->gaps_read_zero && !o->dry_run) {
+		q->zeros = calloc(1, FILL_BYTES);
+		if (!q->zeros) {
+			msg_err(ENOMEM, _("while converting %s to %s"), o->device, o->image);
+			q->sink->ops->abort(q->sink);
+			return 0;
+		}
+		q->fill = 1;
+	}
 	progress_start(&q->prog, qcow2_reader_allocated(r), q->cs);
 	why[0] = 0;
 	ret = qcow2_reader_each(r, deliver, q, q->stop, why, sizeof(why));
+	if (!ret && fill_to(q, size / q->bs))
+		ret = 1;
 	if (ret && q->prog.enabled)
 		fputc('\n', stderr);
 	if (!ret) {
@@ -209,5 +249,6 @@ int run_qcow2_to_raw(const struct options *o, e2i_stop *stop)
 	ok = run(&q);
 	if (q.sink)
 		q.sink->ops->destroy(q.sink);
+	free(q.zeros);
 	return ok ? 0 : 1;
 }

@@ -141,6 +141,40 @@ open(sys.argv[1], "wb").write(b[:max(n, len(b) - 4096)])' q.qcow2
 	cmp out.raw "$raw"
 }
 
+@test "qcow2-read: a file cut inside an L2 table is refused, not read as holes (exit 1, no output)" {
+	# our -Q to a file writes the L2 tables last: cut 512 bytes off
+	"$E2IMAGE" -Qa "$(fixture ext4-4k)" q.qcow2
+	truncate -s -512 q.qcow2
+	run "$E2IMAGE" -r q.qcow2 out.raw
+	[ "$status" -eq 1 ] || { echo "$output"; fail "exit $status"; }
+	[[ $output == *"L2 table at "*"ends past the end of the file"*truncated* ]] || { echo "$output"; fail "no message"; }
+	[ ! -e out.raw ]
+}
+
+@test "qcow2-read: to a device or into an existing file, unallocated clusters are written as zeros (no old bytes show through)" {
+	local raw fs size dev
+	[ "$(id -u)" = 0 ] || skip "needs root for losetup"
+	fs=$(fixture ext4-4k)
+	raw=$(raw_of ext4-4k)
+	size=$(stat -c %s "$raw")
+	"$E2IMAGE" -Q "$fs" q.qcow2
+	# a file full of old bytes, updated in place at an offset (-O)
+	head -c $((size + 8192)) /dev/urandom > old.img
+	cp old.img keep.img
+	"$E2IMAGE" -r -O 4096 q.qcow2 old.img
+	cmp -n 4096 old.img keep.img || fail "the bytes before -O changed"
+	cmp -i 4096:0 -n "$size" old.img "$raw" || fail "-O into an existing file: old bytes show through"
+	# a device full of old bytes
+	head -c "$size" /dev/urandom > dev.img
+	dev=$(losetup -f --show dev.img) || skip "losetup cannot attach a loop device here"
+	run "$E2IMAGE" -r q.qcow2 "$dev"
+	cmp "$dev" "$raw" > cmp.out 2>&1
+	local rc=$?
+	losetup -d "$dev"
+	[ "$status" -eq 0 ] || { echo "$output"; fail "exit $status"; }
+	[ "$rc" -eq 0 ] || { cat cmp.out; fail "to a device: old bytes show through"; }
+}
+
 @test "qcow2-read: to stdout, the bytes equal the file output" {
 	"$ORACLE" -Q "$(fixture ext4-4k)" q.qcow2 2>/dev/null
 	"$E2IMAGE" -r q.qcow2 file.raw

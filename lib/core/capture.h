@@ -55,10 +55,17 @@ void capture_free(struct capture *c);
 /* True when group g was reported already; marks it reported. */
 int capture_group_warned(struct capture *c, dgrp_t g);
 
-/* The fixed tables: superblocks, descriptors, bitmaps, inode tables, MMP. */
+/* The fixed tables: superblocks, descriptors, bitmaps, inode tables, MMP.
+ * With opts.backup_sb, that superblock and its descriptors too. */
 errcode_t capture_tables(struct capture *c);
+/* True when the group descriptors fail the checks that make e2fsck use the
+ * backup superblock's (*group: the first group that fails). */
+int capture_desc_damaged(ext2_filsys fs, dgrp_t *group);
 /* Every linked inode's blocks, by the rules of its type. */
 errcode_t capture_inodes(struct capture *c);
+/* The journal as e2fsck rebuilds it from the superblock's copy of its
+ * block map when the journal inode is unusable (capture_journal.c). */
+errcode_t capture_journal_backup(struct capture *c);
 /* Unlinked inodes on the orphan list or in the orphan file. */
 errcode_t capture_orphans(struct capture *c);
 /* One inode's blocks (shared by the inode scan and the orphan pass). On a
@@ -77,9 +84,12 @@ errcode_t capture_extent_nodes(struct capture *c, ext2_ino_t ino,
 errcode_t capture_special(struct capture *c, ext2_ino_t ino,
 			  struct ext2_inode *inode);
 /* A damaged tree can name millions of blocks: no more references are
- * followed than the inode could own (its i_blocks, with room for the
- * mapping blocks), nor than the filesystem has. */
-uint64_t capture_walk_limit(ext2_filsys fs, const struct ext2_inode *inode);
+ * followed than the filesystem has blocks (not what i_blocks claims:
+ * e2fsck reads a map that claims too little to the end). */
+uint64_t capture_walk_limit(ext2_filsys fs);
+/* True for the inodes e2fsck reads even with no links: the reserved ones
+ * and the journal the superblock names. */
+int capture_even_unlinked(ext2_filsys fs, ext2_ino_t ino);
 /* capture_inode() plus the report: returns nonzero when the job must stop. */
 errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 				struct ext2_inode *inode);

@@ -67,7 +67,7 @@ static errcode_t salvage_group(struct capture *c, dgrp_t g, ext2_ino_t done)
 			continue;
 		}
 		c->stats.inodes_scanned++;
-		if (!inode.i_links_count)
+		if (!inode.i_links_count && !capture_even_unlinked(fs, ino))
 			continue;
 		err = capture_inode_or_warn(c, ino, &inode);
 		if (err)
@@ -137,7 +137,7 @@ errcode_t capture_inodes(struct capture *c)
 		last = ino;
 		c->stats.inodes_scanned++;
 		/* Unlinked inodes that still matter are found by capture_orphans. */
-		if (!inode.i_links_count)
+		if (!inode.i_links_count && !capture_even_unlinked(fs, ino))
 			continue;
 		err = capture_inode_or_warn(c, ino, &inode);
 		if (err) {

@@ -153,7 +153,7 @@ static errcode_t orphan_file(struct capture *c)
 	err = ext2fs_read_inode(fs, oino, &inode);
 	if (err)
 		return err;
-	o.limit = capture_walk_limit(fs, &inode);
+	o.limit = capture_walk_limit(fs);
 	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	err = ext2fs_allocate_inode_bitmap(fs, "orphan file entries", &o.inos);
 	if (!err)

@@ -1,6 +1,5 @@
 #include "capture.h"
 #include "nls.h"
-#include "nls.h"
 
 static errcode_t add(struct capture *c, blk64_t b, blk64_t n,
 		     enum block_class cl)
@@ -19,6 +18,12 @@ static errcode_t add_table(struct capture *c, dgrp_t g, const char *what,
 	if (b < fs->super->s_first_data_block ||
 	    b >= ext2fs_blocks_count(fs->super) ||
 	    n > ext2fs_blocks_count(fs->super) - b) {
+		/* The scan then passes over the group instead of failing on
+		 * it (group 0 fails the scan's open). Only the in-memory copy
+		 * changes: the filesystem is open read-only, and the image
+		 * holds the descriptors as the source has them. */
+		if (cl == BC_INODE_TABLE)
+			ext2fs_inode_table_loc_set(fs, g, 0);
 		if (capture_group_warned(c, g))
 			return 0;
 		if (warn(c->warn, WARN_GROUP, 1,
@@ -46,97 +51,123 @@ static errcode_t add_descriptors(struct capture *c, blk64_t sb)
 }
 
 /*
- * The checks that send e2fsck to the backup descriptors, as far as they can
- * be made without a bitmap of the whole filesystem (ext2fs_check_desc
- * allocates one: 128 MiB for 4 TiB): a bad checksum, a table outside the
- * filesystem.
+ * ext2fs_check_desc's checks, the ones that send e2fsck to the backup
+ * superblock and its descriptors, as far as they can be made without a
+ * bitmap of the whole filesystem (it allocates one: 128 MiB for 4 TiB):
+ * bitmaps and inode tables inside the filesystem (inside their group
+ * without flex_bg). Overlaps between tables are not looked for.
  */
-static int descriptors_damaged(ext2_filsys fs)
+int capture_desc_damaged(ext2_filsys fs, dgrp_t *group)
 {
 	blk64_t first = fs->super->s_first_data_block;
-	blk64_t count = ext2fs_blocks_count(fs->super);
+	blk64_t last = ext2fs_blocks_count(fs->super) - 1;
+	unsigned dsz = EXT2_DESC_SIZE(fs->super);
 	dgrp_t g;
 
+	*group = 0;
+	if (dsz & (dsz - 1))
+		return 1;
 	for (g = 0; g < fs->group_desc_count; g++) {
 		blk64_t bb = ext2fs_block_bitmap_loc(fs, g);
 		blk64_t ib = ext2fs_inode_bitmap_loc(fs, g);
 		blk64_t it = ext2fs_inode_table_loc(fs, g);
 
-		if (ext2fs_has_group_desc_csum(fs) &&
-		    !ext2fs_group_desc_csum_verify(fs, g))
-			return 1;
-		if (bb < first || bb >= count || ib < first || ib >= count ||
-		    it < first || it >= count ||
-		    fs->inode_blocks_per_group > count - it)
+		if (!ext2fs_has_feature_flex_bg(fs->super)) {
+			first = ext2fs_group_first_block2(fs, g);
+			last = ext2fs_group_last_block2(fs, g);
+		}
+		*group = g;
+		if (bb < first || bb > last || ib < first || ib > last ||
+		    it < first || it > last ||
+		    fs->inode_blocks_per_group - 1 > last - it)
 			return 1;
 	}
 	return 0;
 }
 
 /*
- * The bitmaps and inode tables the backup descriptors name: e2fsck reads
- * them when it falls back to the backup. Read from the source as they are,
- * without trusting them: what lies outside the filesystem is dropped.
+ * A descriptor e2fsck -y repairs before it reads the group: a checksum
+ * that fails, or an unused-inode count larger than the free count or the
+ * group (e2fsck/super.c). It then drops the count and the uninit flags
+ * and reads the whole inode table and both bitmaps.
  */
-static errcode_t add_backup_tables(struct capture *c, blk64_t sb)
+static int desc_repaired(ext2_filsys fs, dgrp_t g)
+{
+	__u32 unused = ext2fs_bg_itable_unused(fs, g);
+
+	return ext2fs_has_group_desc_csum(fs) &&
+	       (!ext2fs_group_desc_csum_verify(fs, g) ||
+		unused > ext2fs_bg_free_inodes_count(fs, g) ||
+		unused > fs->super->s_inodes_per_group);
+}
+
+/*
+ * Inodes in use (by the inode bitmap) inside the tail the descriptor calls
+ * unused: a count that shrank by damage. A directory entry naming one
+ * makes e2fsck drop the count and start again, reading the whole table.
+ */
+static int tail_in_use(struct capture *c, dgrp_t g, __u32 unused)
 {
 	ext2_filsys fs = c->fs;
-	unsigned dsz = EXT2_DESC_SIZE(fs->super);
-	unsigned per = fs->blocksize / dsz;
-	char *buf;
-	dgrp_t g = 0;
-	blk64_t j;
-	errcode_t err;
+	__u32 ipg = fs->super->s_inodes_per_group, i;
+	const unsigned char *bits = (const unsigned char *)c->block_buf;
+	blk64_t b = ext2fs_inode_bitmap_loc(fs, g);
 
-	err = ext2fs_get_mem(fs->blocksize, &buf);
-	if (err)
-		return err;
-	for (j = 0; j < fs->desc_blocks && g < fs->group_desc_count; j++) {
-		unsigned i;
+	if (!unused || unused > ipg || ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT) ||
+	    b < fs->super->s_first_data_block || b >= ext2fs_blocks_count(fs->super) ||
+	    io_channel_read_blk64(fs->io, b, 1, c->block_buf))
+		return 0;
+	for (i = ipg - unused; i < ipg && i % 8; i++)
+		if (bits[i / 8] & (1u << (i % 8)))
+			return 1;
+	for (; i + 8 <= ipg; i += 8)
+		if (bits[i / 8])
+			return 1;
+	for (; i < ipg; i++)
+		if (bits[i / 8] & (1u << (i % 8)))
+			return 1;
+	return 0;
+}
 
-		if (io_channel_read_blk64(fs->io, ext2fs_descriptor_block_loc2(fs, sb, j),
-					  1, buf))
-			break; /* the backup is unreadable too: nothing to add */
-		for (i = 0; i < per && g < fs->group_desc_count; i++, g++) {
-			struct ext4_group_desc *d = (struct ext4_group_desc *)(buf + i * dsz);
-			int wide = dsz >= EXT2_MIN_DESC_SIZE_64BIT;
-			blk64_t bb = ext2fs_le32_to_cpu(d->bg_block_bitmap) |
-				     (wide ? (blk64_t)ext2fs_le32_to_cpu(d->bg_block_bitmap_hi) << 32 : 0);
-			blk64_t ib = ext2fs_le32_to_cpu(d->bg_inode_bitmap) |
-				     (wide ? (blk64_t)ext2fs_le32_to_cpu(d->bg_inode_bitmap_hi) << 32 : 0);
-			blk64_t it = ext2fs_le32_to_cpu(d->bg_inode_table) |
-				     (wide ? (blk64_t)ext2fs_le32_to_cpu(d->bg_inode_table_hi) << 32 : 0);
-
-			err = add(c, bb, 1, BC_BITMAP);
-			if (!err)
-				err = add(c, ib, 1, BC_BITMAP);
-			if (!err)
-				err = add(c, it, fs->inode_blocks_per_group, BC_INODE_TABLE);
-			if (err)
-				goto out;
-		}
+/*
+ * The group as e2fsck -y leaves it before it reads it: the unused count
+ * dropped (and the uninit flags, for a checksum that fails). Only the
+ * in-memory copy changes (the filesystem is open read-only, and the image
+ * holds the descriptors as the source has them); the inode scan then
+ * reads the inodes e2fsck will read.
+ */
+static void repair_desc(ext2_filsys fs, dgrp_t g)
+{
+	if (!ext2fs_group_desc_csum_verify(fs, g)) {
+		ext2fs_bg_flags_clear(fs, g, EXT2_BG_BLOCK_UNINIT);
+		ext2fs_bg_flags_clear(fs, g, EXT2_BG_INODE_UNINIT);
 	}
-out:
-	ext2fs_free_mem(&buf);
-	return err;
+	ext2fs_bg_itable_unused_set(fs, g, 0);
+	ext2fs_group_desc_csum_set(fs, g);
 }
 
 static errcode_t add_group(struct capture *c, dgrp_t g)
 {
 	ext2_filsys fs = c->fs;
+	int whole;
 	blk64_t b;
 	errcode_t err;
 
+	if (desc_repaired(fs, g) ||
+	    (ext2fs_has_group_desc_csum(fs) &&
+	     tail_in_use(c, g, ext2fs_bg_itable_unused(fs, g))))
+		repair_desc(fs, g);
+	whole = c->opts.whole_itables;
 	b = ext2fs_inode_table_loc(fs, g);
-	if (b && (c->opts.whole_itables ||
-		  !ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT))) {
+	if (b && (whole || !ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT))) {
 		blk64_t n = fs->inode_blocks_per_group;
 
 		/* With checksummed descriptors the unused tail is never read. */
-		if (!c->opts.whole_itables && ext2fs_has_group_desc_csum(fs)) {
-			blk64_t unused = ext2fs_bg_itable_unused(fs, g) /
-					 EXT2_INODES_PER_BLOCK(fs->super);
-			n = unused < n ? n - unused : 0;
+		if (!whole && ext2fs_has_group_desc_csum(fs)) {
+			blk64_t ub = ext2fs_bg_itable_unused(fs, g) /
+				     EXT2_INODES_PER_BLOCK(fs->super);
+
+			n = ub < n ? n - ub : 0;
 		}
 		err = add_table(c, g, N_("inode table"), b, n, BC_INODE_TABLE);
 		if (err)
@@ -172,18 +203,6 @@ errcode_t capture_tables(struct capture *c)
 		err = add(c, c->opts.backup_sb, 1, BC_SUPERBLOCK);
 		if (!err)
 			err = add_descriptors(c, c->opts.backup_sb);
-	}
-	/* Descriptors that fail e2fsck's checks send it to the first backup
-	 * superblock and its descriptors: they must be in the image too. */
-	if (!err && !c->opts.backup_sb && fs->group_desc_count > 1 &&
-	    ext2fs_bg_has_super(fs, 1) && descriptors_damaged(fs)) {
-		blk64_t sb = ext2fs_group_first_block2(fs, 1);
-
-		err = add(c, sb, 1, BC_SUPERBLOCK);
-		if (!err)
-			err = add_descriptors(c, sb);
-		if (!err)
-			err = add_backup_tables(c, sb);
 	}
 	if (!err && ext2fs_has_feature_mmp(fs->super))
 		err = add(c, fs->super->s_mmp_block, 1, BC_MMP);

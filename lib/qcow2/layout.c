@@ -105,6 +105,18 @@ void qcow2_plan_data_first(struct qcow2_plan *p)
 	p->l2_at = p->rb_at + p->rb_clusters;
 }
 
+int qcow2_data_first_fits(uint64_t size, unsigned cb, uint64_t max_data)
+{
+	uint64_t cs = (uint64_t)1 << cb, l1 = l1_entries(size, cb), n;
+
+	if (cs < 2048)
+		return 0;
+	/* header, L1, every L2 the L1 can name, the data; then refcounts */
+	n = 1 + div_up(l1 * 8, cs) + l1 + max_data;
+	n += div_up(n, cs / 2) + div_up(n, cs / 2 * cs / 8) + 2;
+	return n <= size / cs;
+}
+
 const char *qcow2_plan_strerror(enum qcow2_plan_result r)
 {
 	switch (r) {

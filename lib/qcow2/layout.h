@@ -58,6 +58,16 @@ enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
 /* Moves a made plan's data clusters right behind the header, the tables
  * after them (same clusters in all, so the refcounts are unchanged). */
 void qcow2_plan_data_first(struct qcow2_plan *p);
+/*
+ * Whether a data-first file is safe for a disk of this size with at most
+ * max_data data clusters: its clusters must start at 2 KiB or more (a data
+ * cluster at byte 1024 of the file, a filesystem's superblock, would make
+ * blkid and mount take the image file for that filesystem), and the file
+ * must end within the virtual size (e2fsprogs' reader skips L2 tables that
+ * lie past it, and the tables come last here).
+ */
+int qcow2_data_first_fits(uint64_t size, unsigned cluster_bits,
+			  uint64_t max_data);
 const char *qcow2_plan_strerror(enum qcow2_plan_result r);
 
 #endif

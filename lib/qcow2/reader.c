@@ -373,6 +373,12 @@ static int load_l1(struct qcow2_reader *r)
 			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is past the end of the file (0x%llx bytes)",
 				    (unsigned long long)off, (unsigned long long)i,
 				    (unsigned long long)r->file_size);
+		/* qemu writes whole tables: a table cut short is a truncated
+		 * file, and its missing entries would read as holes. */
+		if (r->file_size - off < r->cs)
+			return fail(r, "L2 table at 0x%llx in L1 entry %llu ends past the end of the file (0x%llx bytes): the file is truncated",
+				    (unsigned long long)off, (unsigned long long)i,
+				    (unsigned long long)r->file_size);
 		what = overlap(r, off, r->cs);
 		if (what)
 			return fail(r, "L2 table offset 0x%llx in L1 entry %llu overlaps %s",

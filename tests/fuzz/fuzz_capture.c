@@ -189,6 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!err)
 			err = capture_inodes(&c);
 		if (!err)
+			err = capture_journal_backup(&c);
+		if (!err)
 			err = capture_orphans(&c);
 		capture_free(&c);
 	}

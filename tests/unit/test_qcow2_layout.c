@@ -161,6 +161,20 @@ static void test_data_first(struct tap *t)
 	free(c.file);
 }
 
+static void test_data_first_fits(struct tap *t)
+{
+	TAP_CHECK(t, qcow2_data_first_fits(64 << 20, 12, 1000),
+		  "data first: a few clusters of a 64 MiB disk fit");
+	TAP_CHECK(t, !qcow2_data_first_fits(64 << 20, 12, (64 << 20) / 4096),
+		  "data first: every cluster of the disk plus tables outgrows it");
+	TAP_CHECK(t, !qcow2_data_first_fits(64 << 20, 10, 10),
+		  "data first: 1 KiB clusters could put data at byte 1024");
+	TAP_CHECK(t, !qcow2_data_first_fits(64 << 20, 9, 10),
+		  "data first: 512 B clusters could too");
+	TAP_CHECK(t, qcow2_data_first_fits(64 << 20, 11, 10),
+		  "data first: 2 KiB clusters start data at 2048");
+}
+
 int main(void)
 {
 	struct tap t = { 0, 0 };
@@ -170,5 +184,6 @@ int main(void)
 	test_refcount_fixed_point(&t);
 	test_metadata(&t);
 	test_data_first(&t);
+	test_data_first_fits(&t);
 	return tap_done(&t);
 }
