@@ -6,15 +6,21 @@
 #include "open_fs.h"
 #include "capture.h"
 
-static errcode_t try_open(const struct options *o, blk64_t sb, unsigned bs,
-			  ext2_filsys *fs)
+static errcode_t try_open_flags(const struct options *o, blk64_t sb,
+				unsigned bs, int more, ext2_filsys *fs)
 {
 	char io_opts[64];
-	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS;
+	int flags = EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS | more;
 
 	snprintf(io_opts, sizeof(io_opts), "offset=%" PRIu64, o->src_offset);
 	return ext2fs_open2(o->device, o->src_offset ? io_opts : NULL, flags,
 			    (int)sb, bs, unix_io_manager, fs);
+}
+
+static errcode_t try_open(const struct options *o, blk64_t sb, unsigned bs,
+			  ext2_filsys *fs)
+{
+	return try_open_flags(o, sb, bs, 0, fs);
 }
 
 /* The primary superblock errors that send e2fsck to a backup, and the
@@ -137,9 +143,19 @@ errcode_t open_source_fs(const struct options *o, struct e2i_warnings *w,
 		}
 	}
 	/* --strict: e2fsprogs' behaviour, no image without -b. */
-	if (!o->superblock && !o->strict && primary_damaged(err) &&
-	    (sb = open_backup(o, fs, &found)))
-		goto backup;
+	if (!o->superblock && !o->strict && primary_damaged(err)) {
+		if ((sb = open_backup(o, fs, &found)))
+			goto backup;
+		/* No backup opens: e2fsck then loads the primary despite
+		 * its errors, and reads the filesystem through it. */
+		if (!try_open_flags(o, 0, o->blocksize, EXT2_FLAG_IGNORE_SB_ERRORS, fs)) {
+			if (!warn(w, WARN_OTHER, 1,
+				  _("%s: the primary superblock is damaged (%s) and no backup opens; imaged through it despite the errors, as e2fsck does"),
+				  o->device, error_message(err)))
+				return 0;
+			ext2fs_close_free(fs);
+		}
+	}
 	msg_err(err, _("while trying to open %s"), o->device);
 	return err;
 backup:

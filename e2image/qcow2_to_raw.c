@@ -35,6 +35,7 @@ struct q2r {
 	 * written as zeros too, or the old bytes would show through. */
 	int fill;
 	uint64_t next;        /* with fill: the first block not written yet */
+	uint64_t fill_end;    /* with fill: blocks past it read as zeros */
 	char *zeros;          /* with fill: FILL_BYTES of zeros */
 };
 
@@ -99,6 +100,8 @@ static errcode_t fill_to(struct q2r *q, uint64_t end)
 	uint64_t per = FILL_BYTES / q->bs, n;
 	errcode_t err;
 
+	if (end > q->fill_end)
+		end = q->fill_end;
 	for (; q->fill && q->next < end; q->next += n) {
 		if (stopped(q->stop))
 			return e2i_seterr(&q->err, EINTR, _("while writing zeros to %s"),
@@ -130,6 +133,7 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 	struct sink_params sp = { 0 };
 	char why[512];
 	uint64_t size = qcow2_reader_size(r);
+	struct stat st;
 	errcode_t err;
 	int ret, blk;
 
@@ -144,6 +148,12 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 	sp.err = &q->err;
 	sp.sync = o->sync;
 	sp.stop = q->stop;
+	/* A file holds old bytes up to its old end only: past it, what is
+	 * not written reads as zeros (see fill_to). */
+	q->fill_end = UINT64_MAX;
+	if (stat(o->image, &st) == 0 && S_ISREG(st.st_mode))
+		q->fill_end = (uint64_t)st.st_size <= o->dest_offset ? 0 :
+			      ((uint64_t)st.st_size - o->dest_offset + q->bs - 1) / q->bs;
 	err = sink_kind_for(&sp, &q->kind, &blk);
 	if (!err)
 		err = sink_open(&sp, &q->sink);

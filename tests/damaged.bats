@@ -105,6 +105,10 @@ psb-first-meta-bg	2	primary superblock is unusable.*only when given -b
 gd-itable-past-end-g0	2	group 0: its descriptor fails
 itable-unused-shrunk	-	-
 itable-unused-impossible	-	-
+inode-uninit-used	-	-
+etb-bad-first-child-1k	2	inode {/sparse}\b
+badblocks-itable	-	-
+psb-meta-bg-one-group	2	primary superblock is damaged.*no backup opens
 root-links0	-	-
 journal-inode-clri-ext3	-	-
 badblocks-list	-	-

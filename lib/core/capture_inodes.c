@@ -94,8 +94,13 @@ errcode_t capture_inodes(struct capture *c)
 		c->err = (struct capture_error){ err, N_("while opening inode scan"), 0 };
 		return err;
 	}
-	/* A group without an inode table has no inodes to give. */
-	ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE, 0);
+	/* A group without an inode table has no inodes to give. Inodes in
+	 * blocks the bad blocks list names are read all the same: e2fsck
+	 * reads them once it finds the list wrong (a list naming the inode
+	 * table that holds it), and a block that really is bad fails its read
+	 * and is reported. */
+	ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE,
+				EXT2_SF_CHK_BADBLOCKS);
 	ext2fs_set_inode_callback(scan, next_group, &pos);
 	for (;;) {
 		if (stopped(c->stop)) {

@@ -130,20 +130,34 @@ static int tail_in_use(struct capture *c, dgrp_t g, __u32 unused)
 }
 
 /*
- * The group as e2fsck -y leaves it before it reads it: the unused count
- * dropped (and the uninit flags, for a checksum that fails). Only the
+ * The group as e2fsck -y leaves it before it reads it: the unused count and
+ * the inode uninit flag dropped (the block one too, for a checksum that
+ * fails). Only the
  * in-memory copy changes (the filesystem is open read-only, and the image
  * holds the descriptors as the source has them); the inode scan then
  * reads the inodes e2fsck will read.
  */
 static void repair_desc(ext2_filsys fs, dgrp_t g)
 {
-	if (!ext2fs_group_desc_csum_verify(fs, g)) {
+	if (!ext2fs_group_desc_csum_verify(fs, g))
 		ext2fs_bg_flags_clear(fs, g, EXT2_BG_BLOCK_UNINIT);
-		ext2fs_bg_flags_clear(fs, g, EXT2_BG_INODE_UNINIT);
-	}
+	ext2fs_bg_flags_clear(fs, g, EXT2_BG_INODE_UNINIT);
 	ext2fs_bg_itable_unused_set(fs, g, 0);
 	ext2fs_group_desc_csum_set(fs, g);
+}
+
+/*
+ * A group flagged as having no initialized inodes that counts some in use
+ * (group 0 always holds the reserved ones): e2fsck reads them all the same
+ * (the journal, the root; a directory entry that names one makes it drop
+ * the flag and start again).
+ */
+static int uninit_but_used(ext2_filsys fs, dgrp_t g)
+{
+	return ext2fs_has_group_desc_csum(fs) &&
+	       ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT) &&
+	       (g == 0 || ext2fs_bg_used_dirs_count(fs, g) ||
+		ext2fs_bg_free_inodes_count(fs, g) < fs->super->s_inodes_per_group);
 }
 
 static errcode_t add_group(struct capture *c, dgrp_t g)
@@ -153,7 +167,7 @@ static errcode_t add_group(struct capture *c, dgrp_t g)
 	blk64_t b;
 	errcode_t err;
 
-	if (desc_repaired(fs, g) ||
+	if (desc_repaired(fs, g) || uninit_but_used(fs, g) ||
 	    (ext2fs_has_group_desc_csum(fs) &&
 	     tail_in_use(c, g, ext2fs_bg_itable_unused(fs, g))))
 		repair_desc(fs, g);

@@ -90,6 +90,15 @@ static int skip_seen_child(struct walk *w, ext2_extent_handle_t h, blk64_t child
 	return info.curr_level > 0 ? EXT2_EXTENT_UP : -1;
 }
 
+/* The errors of going down into one child node that leave the walk able
+ * to go on with the child's siblings. */
+static int bad_child(errcode_t err)
+{
+	return err == EXT2_ET_EXTENT_HEADER_BAD || err == EXT2_ET_EXTENT_NO_DOWN ||
+	       err == EXT2_ET_EXTENT_CYCLE || err == EXT2_ET_SHORT_READ ||
+	       err == EIO;
+}
+
 static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 			      struct ext2_inode *inode)
 {
@@ -101,7 +110,9 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 	blk64_t child = 0; /* with nodes_read: the node the next get reads */
 
 	ext2_filsys fs = w->c->fs;
-	int flags = fs->flags, bad_csum = 0;
+	int flags = fs->flags, bad_csum = 0, level = 0;
+	errcode_t bad_node = 0;
+	struct ext2_extent_info info;
 
 	/* A tree that lives wholly in the inode has no mapping blocks. */
 	if (w->data_class < 0 && eh->eh_depth == 0)
@@ -114,10 +125,25 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 	 * them): a block that fails is still walked, and reported. */
 	fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
 	for (;;) {
+		if (op == EXT2_EXTENT_NEXT && ext2fs_extent_get_info(h, &info) == 0)
+			level = info.curr_level;
 		err = ext2fs_extent_get(h, op, &e);
 		if (err == EXT2_ET_EXTENT_CSUM_INVALID) {
 			bad_csum = 1;
 			err = 0;
+		}
+		/* A child node that cannot be read, or is no node: e2fsck
+		 * reports it and goes on with its siblings, and reads them;
+		 * so does the walk (the node itself is in the map already). */
+		if (err && op == EXT2_EXTENT_NEXT && !w->nodes_read &&
+		    bad_child(err) && ++w->seen <= w->limit) {
+			if (!bad_node)
+				bad_node = err;
+			op = EXT2_EXTENT_NEXT;
+			if (ext2fs_extent_get_info(h, &info) == 0 &&
+			    info.curr_level > level)
+				op = EXT2_EXTENT_UP; /* it went down, then failed */
+			continue;
 		}
 		if (err) {
 			if (err == EXT2_ET_EXTENT_NO_NEXT)
@@ -171,6 +197,10 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 	if (w->nodes)
 		ext2fs_free_block_bitmap(w->nodes);
 	w->nodes = NULL;
+	if (!err && bad_node) {
+		w->c->why = N_("a node of its extent tree is damaged; its other nodes were walked");
+		err = bad_node;
+	}
 	if (!err && w->shared) {
 		w->c->why = N_("its extent tree names a node more than once (a loop or a shared subtree)");
 		err = EXT2_ET_EXTENT_CYCLE;

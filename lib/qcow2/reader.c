@@ -36,10 +36,17 @@
 #include "reader.h"
 
 #define RUN_MAX (4u << 20)     /* bytes per coalesced read */
+#define L2_BATCH (1u << 20)    /* bytes of L2 tables read together */
+#define HOLE_FLUSH (64ull << 20) /* a guest hole this long ends a read */
 #define WIN_MAX (4u << 20)     /* compressed read-ahead window (>= 2 clusters) */
 #define MAX_VIRTUAL_SIZE (1ull << 56)
 
 enum kind { K_NONE, K_ZERO, K_DATA, K_COMPRESSED };
+
+/* A guest-contiguous piece of a coalesced read (see struct run). */
+struct seg {
+	uint64_t guest, len;
+};
 
 /* Owners of a host cluster, in the hostmap. */
 enum owner { O_NONE, O_L2, O_DATA, O_COMPRESSED };
@@ -63,8 +70,11 @@ struct qcow2_reader {
 	uint64_t l1_off, l1_len; /* metadata areas, rounded to clusters */
 	uint64_t rt_off, rt_len;
 	uint64_t allocated;
-	unsigned char *l2;       /* one L2 table */
+	const unsigned char *l2; /* the L2 table being walked, in l2buf */
+	unsigned char *l2buf;    /* L2 tables read together (load_l2) */
+	uint64_t l2b_off, l2b_len;
 	unsigned char *run;      /* coalesced data */
+	struct seg *segs;        /* its guest pieces */
 	unsigned char *cluster;  /* one decompressed cluster */
 	unsigned char *win;      /* compressed bytes read ahead */
 	uint64_t win_off, win_len;
@@ -563,13 +573,37 @@ static uint64_t entries_in(const struct qcow2_reader *r, uint64_t l1i)
 	return left < r->l2e ? left : r->l2e;
 }
 
+/*
+ * The L2 table of L1 entry l1i, as r->l2. Tables that follow each other in
+ * the file for the next L1 entries in use (ours are written so) are read
+ * with it, up to L2_BATCH bytes: one read for hundreds of tables. The L1
+ * table says where each one is, so nothing else is read.
+ */
 static int load_l2(struct qcow2_reader *r, uint64_t l1i)
 {
+	uint64_t off = r->l1[l1i] & QCOW2_OFFSET_MASK, len = r->cs, k;
 	char what[64];
 
+	if (off >= r->l2b_off && off - r->l2b_off < r->l2b_len) {
+		r->l2 = r->l2buf + (off - r->l2b_off);
+		return 0;
+	}
+	for (k = l1i + 1; k < r->l1n && len + r->cs <= L2_BATCH; k++) {
+		if (!r->l1[k])
+			continue;
+		if ((r->l1[k] & QCOW2_OFFSET_MASK) != off + len)
+			break;
+		len += r->cs;
+	}
 	snprintf(what, sizeof(what), "the L2 table of L1 entry %llu",
 		 (unsigned long long)l1i);
-	return read_at(r, r->l2, r->cs, r->l1[l1i] & QCOW2_OFFSET_MASK, what);
+	r->l2b_len = 0;
+	if (read_at(r, r->l2buf, len, off, what))
+		return -1;
+	r->l2b_off = off;
+	r->l2b_len = len;
+	r->l2 = r->l2buf;
+	return 0;
 }
 
 static int stopped(struct qcow2_reader *r)
@@ -640,10 +674,11 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out,
 	}
 	if (check_header(r) || load_l1(r))
 		goto bad;
-	r->l2 = malloc(r->cs);
+	r->l2buf = malloc(L2_BATCH > r->cs ? L2_BATCH : r->cs);
 	r->cluster = malloc(r->cs);
 	r->run = malloc(RUN_MAX);
-	if (!r->l2 || !r->cluster || !r->run) {
+	r->segs = malloc(RUN_MAX / r->cs * sizeof(*r->segs));
+	if (!r->l2buf || !r->cluster || !r->run || !r->segs) {
 		fail(r, "out of memory");
 		goto bad;
 	}
@@ -774,14 +809,40 @@ static int decompress(struct qcow2_reader *r, uint64_t host, uint64_t csize,
 	return inflate_cluster(r, in, csize, host, guest);
 }
 
+/*
+ * Host-contiguous data clusters, read in one call and delivered as the
+ * guest-contiguous pieces they map to: a file whose data clusters follow
+ * each other with holes between them in the guest (ours, written data
+ * first) is read in large reads, not one per guest run.
+ */
+
 struct run {
-	uint64_t guest, host, len;
+	uint64_t host, len;
+	struct seg *segs;    /* RUN_MAX / cluster size of them at most */
+	size_t nsegs;
 };
+
+/* Adds [guest, guest+len) at host to the run; 0 when it does not follow. */
+static int extend(struct run *run, uint64_t guest, uint64_t host, uint64_t len)
+{
+	struct seg *last = run->nsegs ? &run->segs[run->nsegs - 1] : NULL;
+
+	if (!run->len || host != run->host + run->len || run->len + len > RUN_MAX)
+		return 0;
+	if (guest == last->guest + last->len)
+		last->len += len;
+	else
+		run->segs[run->nsegs++] = (struct seg){ guest, len };
+	run->len += len;
+	return 1;
+}
 
 static int flush(struct qcow2_reader *r, struct run *run,
 		 int (*cb)(void *, uint64_t, const void *, size_t), void *arg)
 {
-	int ret;
+	uint64_t off = 0;
+	size_t i;
+	int ret = 0;
 
 	if (!run->len)
 		return 0;
@@ -789,8 +850,12 @@ static int flush(struct qcow2_reader *r, struct run *run,
 		return STOPPED;
 	if (read_at(r, r->run, run->len, run->host, "data"))
 		return -1;
-	ret = cb(arg, run->guest, r->run, run->len);
+	for (i = 0; i < run->nsegs && !ret; i++) {
+		ret = cb(arg, run->segs[i].guest, r->run + off, run->segs[i].len);
+		off += run->segs[i].len;
+	}
 	run->len = 0;
+	run->nsegs = 0;
 	return ret;
 }
 
@@ -801,11 +866,12 @@ static int flush(struct qcow2_reader *r, struct run *run,
 static int walk(struct qcow2_reader *r, int first,
 		int (*cb)(void *, uint64_t, const void *, size_t), void *arg)
 {
-	struct run run = { 0, 0, 0 };
+	struct run run = { 0, 0, r->segs, 0 };
 	uint64_t i, j, host = 0, csize = 0;
 	enum kind k;
 	int ret;
 
+	r->l2b_len = 0; /* every walk reads the tables again */
 	if (!first) {
 		hostmap_clear(r->owners);
 		memset(r->cseen, 0, r->ncstarts);
@@ -835,17 +901,25 @@ static int walk(struct qcow2_reader *r, int first,
 				r->allocated += k == K_DATA || k == K_COMPRESSED;
 			if (!cb)
 				continue;
-			if (k == K_DATA && run.len && guest == run.guest + run.len &&
-			    host == run.host + run.len && run.len + len <= RUN_MAX) {
-				run.len += len;
+			/* A hole ends no read: the next data cluster may follow
+			 * this run in the file. A long one does, so that what
+			 * was read is written before a long walk over empty
+			 * tables. */
+			if (k == K_NONE || k == K_ZERO) {
+				if (run.len && guest - run.segs[run.nsegs - 1].guest > HOLE_FLUSH &&
+				    (ret = flush(r, &run, cb, arg)))
+					return ret;
 				continue;
 			}
+			if (k == K_DATA && extend(&run, guest, host, len))
+				continue;
 			if ((ret = flush(r, &run, cb, arg)))
 				return ret;
 			if (k == K_DATA) {
-				run.guest = guest;
 				run.host = host;
 				run.len = len;
+				run.segs[0] = (struct seg){ guest, len };
+				run.nsegs = 1;
 			} else if (k == K_COMPRESSED) {
 				if (stopped(r))
 					return STOPPED;
@@ -884,8 +958,9 @@ void qcow2_reader_close(struct qcow2_reader *r)
 	hostmap_free(r->owners);
 	free(r->cstarts);
 	free(r->cseen);
-	free(r->l2);
+	free(r->l2buf);
 	free(r->run);
+	free(r->segs);
 	free(r->cluster);
 	free(r->win);
 	free(r);
