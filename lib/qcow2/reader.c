@@ -348,24 +348,19 @@ static int claim_l2_tables(struct qcow2_reader *r)
 
 static int load_l1(struct qcow2_reader *r)
 {
-	unsigned char *raw;
 	uint64_t i, off;
 
 	r->l1 = malloc(r->l1n * sizeof(uint64_t));
-	raw = malloc(r->l1n * 8);
 	r->owners = hostmap_new(round_up(r->file_size, r->cs) >> r->cb);
-	if (!r->l1 || !raw || !r->owners) {
-		free(raw);
+	if (!r->l1 || !r->owners)
 		return fail(r, "out of memory for an L1 table of %llu entries",
 			    (unsigned long long)r->l1n);
-	}
-	if (read_at(r, raw, r->l1n * 8, r->l1_off, "the L1 table")) {
-		free(raw);
+	/* Read in place and turned to host order in place: one copy of a
+	 * table that may be 32 MiB. */
+	if (read_at(r, r->l1, r->l1n * 8, r->l1_off, "the L1 table"))
 		return -1;
-	}
 	for (i = 0; i < r->l1n; i++)
-		r->l1[i] = qcow2_be64(raw + i * 8);
-	free(raw);
+		r->l1[i] = qcow2_be64((const unsigned char *)&r->l1[i]);
 	for (i = 0; i < r->l1n; i++) {
 		uint64_t e = r->l1[i];
 		const char *what;
