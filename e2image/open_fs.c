@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <inttypes.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <et/com_err.h>
 #include "nls.h"
@@ -105,6 +107,30 @@ static errcode_t descriptors_checked(const struct options *o,
 	return 0;
 }
 
+/*
+ * Whether libext2fs can load the primary with EXT2_FLAG_IGNORE_SB_ERRORS
+ * without crashing: that flag also lets a 64-bit descriptor size of 0
+ * through, which it then divides by (e2fsck dies of SIGFPE there).
+ */
+static int ignoring_is_safe(const struct options *o)
+{
+	struct ext2_super_block sb;
+	int fd = open(o->device, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	unsigned dsz;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, &sb, sizeof(sb), (off_t)(o->src_offset + SUPERBLOCK_OFFSET));
+	close(fd);
+	if (n != (ssize_t)sizeof(sb) ||
+	    ext2fs_le16_to_cpu(sb.s_magic) != EXT2_SUPER_MAGIC)
+		return 0;
+	dsz = ext2fs_le16_to_cpu(sb.s_desc_size);
+	return !(ext2fs_le32_to_cpu(sb.s_feature_incompat) & EXT4_FEATURE_INCOMPAT_64BIT) ||
+	       (dsz >= EXT2_MIN_DESC_SIZE && dsz <= EXT2_MAX_DESC_SIZE);
+}
+
 errcode_t open_source_fs(const struct options *o, struct e2i_warnings *w,
 			 ext2_filsys *fs, blk64_t *backup)
 {
@@ -148,7 +174,8 @@ errcode_t open_source_fs(const struct options *o, struct e2i_warnings *w,
 			goto backup;
 		/* No backup opens: e2fsck then loads the primary despite
 		 * its errors, and reads the filesystem through it. */
-		if (!try_open_flags(o, 0, o->blocksize, EXT2_FLAG_IGNORE_SB_ERRORS, fs)) {
+		if (ignoring_is_safe(o) &&
+		    !try_open_flags(o, 0, o->blocksize, EXT2_FLAG_IGNORE_SB_ERRORS, fs)) {
 			if (!warn(w, WARN_OTHER, 1,
 				  _("%s: the primary superblock is damaged (%s) and no backup opens; imaged through it despite the errors, as e2fsck does"),
 				  o->device, error_message(err)))

@@ -529,3 +529,16 @@ check_summary() {
 @test "damaged: the summary's inode and group counts match the warnings; no warning printed twice" {
 	each_case check_summary
 }
+
+# Not a catalogue case (no image can exist): a 64-bit descriptor size of 0
+# on a filesystem with no backup. Loading the primary despite its errors,
+# as e2fsck tries, divides by that size (e2fsck 1.47.0 dies of SIGFPE).
+@test "damaged: a primary superblock with descriptor size 0 and no backup is refused cleanly, no crash" {
+	local img=$BATS_TEST_TMPDIR/dz.img
+	cp --sparse=always "$(fixture ext4-nocsum)" "$img"
+	printf '\0\0' | dd of="$img" bs=1 seek=$((1024 + 254)) conv=notrunc status=none
+	run "$E2IMAGE" -r "$img" "$BATS_TEST_TMPDIR/dz.raw"
+	[ "$status" -eq 1 ] || { echo "$output"; fail "exit $status"; }
+	[[ $output == *"descriptor size incorrect while trying to open"* ]] || { echo "$output"; fail "no message"; }
+	[ ! -e "$BATS_TEST_TMPDIR/dz.raw" ]
+}
