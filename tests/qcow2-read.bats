@@ -50,6 +50,24 @@ via_qemu() {
 	cmp ours.raw theirs.raw
 }
 
+@test "qcow2-read: a cold file's scattered L2 tables are asked for at once; a cached file is asked nothing" {
+	local n
+	# LeakSanitizer cannot run under ptrace (make check-sanitize)
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	# e2fsprogs places each L2 table among the data: many of them apart
+	"$ORACLE" -Q "$(fixture ext4-1k)" q.qcow2 2>/dev/null
+	sync q.qcow2
+	dd if=q.qcow2 iflag=nocache count=0 status=none # out of the page cache
+	strace -e trace=fadvise64 -o cold.st "$E2IMAGE" -r q.qcow2 cold.raw
+	n=$(grep -c 'POSIX_FADV_WILLNEED' cold.st) || true
+	[ "$n" -ge 2 ] || fail "cold: $n readahead requests"
+	cat q.qcow2 > /dev/null
+	strace -e trace=fadvise64 -o warm.st "$E2IMAGE" -r q.qcow2 warm.raw
+	! grep -q fadvise64 warm.st || fail "warm: $(grep -c fadvise64 warm.st) requests"
+	cmp cold.raw "$(raw_of ext4-1k)"
+	cmp warm.raw cold.raw
+}
+
 @test "qcow2-read: qemu-img -c (zlib, version 3)" {
 	via_qemu ext4-4k -c
 	qemu-img info q.qcow2 | grep -q 'compression type: zlib'

@@ -21,11 +21,13 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 #ifdef HAVE_ZSTD
@@ -344,6 +346,55 @@ static int claim_l2_tables(struct qcow2_reader *r)
 		}
 	}
 	return 0;
+}
+
+/*
+ * In a file written in guest order (e2fsprogs' -Q, qemu-img convert) the L2
+ * tables lie among the data, one per L2 table's span of guest data. Read
+ * one by one from a cold cache, each waits for the disk on its own (the
+ * kernel sees no sequence to read ahead): about 0.1 ms each, 1,400 of them
+ * on an 8 GiB filesystem's image. So when the last table is not cached,
+ * all of them are asked for at once, in L1 order (the device queues them:
+ * 0.91x of e2fsprogs' time instead of 1.10x, cold, 1 core); when it is,
+ * nothing is asked. Advice only: failures change nothing.
+ */
+static void prefetch_l2(struct qcow2_reader *r)
+{
+#if defined(HAVE_POSIX_FADVISE) && defined(RWF_NOWAIT)
+	uint64_t i, start = 0, len = 0, off;
+	struct iovec v;
+	ssize_t got;
+
+	/* The last table is probed: reading the header and the L1 table
+	 * brought the start of the file in. */
+	for (i = r->l1n; i > 0 && !r->l1[i - 1]; i--)
+		;
+	if (!i)
+		return;
+	v.iov_base = r->cluster;
+	v.iov_len = 1;
+	got = preadv2(r->fd, &v, 1, (off_t)(r->l1[i - 1] & QCOW2_OFFSET_MASK),
+		      RWF_NOWAIT);
+	if (got >= 0 || errno != EAGAIN)
+		return;
+	for (i = 0; i < r->l1n; i++) {
+		if (!r->l1[i])
+			continue;
+		off = r->l1[i] & QCOW2_OFFSET_MASK;
+		if (len && off == start + len) {
+			len += r->cs;
+			continue;
+		}
+		if (len)
+			(void)posix_fadvise(r->fd, (off_t)start, (off_t)len,
+					    POSIX_FADV_WILLNEED);
+		start = off;
+		len = r->cs;
+	}
+	(void)posix_fadvise(r->fd, (off_t)start, (off_t)len, POSIX_FADV_WILLNEED);
+#else
+	(void)r;
+#endif
 }
 
 static int load_l1(struct qcow2_reader *r)
@@ -677,6 +728,7 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out,
 		fail(r, "out of memory");
 		goto bad;
 	}
+	prefetch_l2(r);
 	if ((ret = walk(r, 1, NULL, NULL)) || (ret = check_starts(r)))
 		goto bad;
 	*out = r;
