@@ -11,6 +11,7 @@
 #include "nls.h"
 #include "messages.h"
 #include "options.h"
+#include "legacy_job.h"
 #include "qcow2_to_raw.h"
 #include "qcow2_job.h"
 #include "raw_job.h"
@@ -45,11 +46,11 @@ int main(int argc, char **argv)
 		return not_yet(_("installing an image (-I)"));
 	if (o.scramble)
 		return not_yet(_("scrambling directory names (-s)"));
-	if (!o.raw && !o.qcow2)
-		return not_yet(_("the legacy e2image format (neither -r nor -Q)"));
 	stop = signals_install(o.move);
 	if (o.qcow2)
 		rc = run_qcow2(&o, stop);
+	else if (!o.raw)
+		rc = run_legacy(&o, stop);
 	else if (input_is_qcow2(o.device))
 		rc = run_qcow2_to_raw(&o, stop);
 	else

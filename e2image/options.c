@@ -29,7 +29,9 @@ void usage(int to_stdout)
 		"      --qcow2-version=N   2 (default, readable by every e2image) or 3\n"
 		"      --cluster-size=N    qcow2 cluster size, 512 to 2M; default: the block\n"
 		"                          size, raised as qemu needs for large filesystems\n"
-		"      (neither)           legacy e2image format (not supported yet)\n"
+		"      (neither)           legacy e2image format, read by debugfs -i and\n"
+		"                          dumpe2fs -i (superblock, descriptors, inode\n"
+		"                          tables, bitmaps)\n"
 		"  -I, --install           install a legacy image's metadata onto a device\n"
 		"                          (not supported yet)\n"
 		"\n"
@@ -177,7 +179,7 @@ static enum parse_result check(struct options *o)
 		fprintf(stderr, "%s\n", _("The -p option only supported in raw and QCOW2 modes"));
 		return PARSE_FAIL;
 	}
-	if (o->dry_run && o->qcow2) {
+	if (o->dry_run && !o->raw) {
 		fprintf(stderr, "%s\n", _("The -n option only supported in raw mode"));
 		return PARSE_FAIL;
 	}

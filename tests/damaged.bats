@@ -222,6 +222,15 @@ prep() {
 	run_rc "$r/oracle.rc" "$ORACLE" -r $opts "$d" "$r/oracle.img"
 	run_rc "$r/qcow.rc" "$E2IMAGE" -Q $opts "$d" "$r/ours.qcow2"
 	run_rc "$r/strict.rc" "$E2IMAGE" --strict -r $opts "$d" "$r/strict.img"
+	# the legacy format (it refuses -b, as e2fsprogs does)
+	case " $opts " in
+	*" -b "*) ;;
+	*) run_rc "$r/legacy.rc" "$E2IMAGE" $opts "$d" "$r/ours.e2i"
+	   if [ -s "$r/ours.e2i" ]; then
+		timeout 60 dumpe2fs -i "$r/ours.e2i" > /dev/null 2>&1
+		echo $? > "$r/legacy-dumpe2fs.rc"
+	   fi ;;
+	esac
 	BATS_TEST_TMPDIR=$r e2fsck_out "$d" > "$r/src.fsck"
 	if [ -s "$r/ours.img" ]; then
 		BATS_TEST_TMPDIR=$r e2fsck_out "$r/ours.img" > "$r/ours.fsck"
@@ -361,6 +370,31 @@ check_runs() {
 			{ cat "$err" >&2; fail "$c: no warning line matching '$(warn_of "$c")'"; return 1; }
 	fi
 	return 0
+}
+check_legacy() {
+	local c=$1 rc err
+	[ -e "$(res "$c" legacy.rc)" ] || return 0 # -b: refused, as e2fsprogs does
+	rc=$(rc_of "$c" legacy)
+	err=$(res "$c" legacy.rc.err)
+	# an image wherever -r makes one (it copies tables only: damage inside
+	# an inode's block map is no concern of its, so it may exit 0 there)
+	case $rc in
+	0|2) ;;
+	*) [ "$(rc_of "$c" ours)" != 0 ] && [ "$(rc_of "$c" ours)" != 2 ] && return 0
+	   cat "$err" >&2; fail "$c: the legacy format exits $rc, -r $(rc_of "$c" ours)"; return 1 ;;
+	esac
+	[ -s "$(res "$c" ours.e2i)" ] || { fail "$c: exit $rc but no legacy image"; return 1; }
+	if [ "$rc" = 2 ]; then
+		grep -q '^e2image: warning: ' "$err" || { cat "$err" >&2; fail "$c: exit 2 without a warning"; return 1; }
+	else
+		! grep -q 'warning:' "$err" || { cat "$err" >&2; fail "$c: warnings but exit 0"; return 1; }
+	fi
+	# dumpe2fs -i reads it without crashing (it may find the damage)
+	[ "$(cat "$(res "$c" legacy-dumpe2fs.rc)")" -lt 124 ] ||
+		{ fail "$c: dumpe2fs -i on the legacy image: exit $(cat "$(res "$c" legacy-dumpe2fs.rc)")"; return 1; }
+}
+@test "damaged: the legacy format makes an image wherever -r does (exit 2 with warnings), and dumpe2fs -i reads it" {
+	each_case check_legacy
 }
 @test "damaged: -r never crashes or hangs, leaves a full-size image; exit 2 + warning naming the inode/group where expected" {
 	each_case check_runs

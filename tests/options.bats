@@ -310,6 +310,3 @@ not_yet() {
 	[ "$(sha target.img)" = "$before" ]
 }
 
-@test "not yet: the legacy format (neither -r nor -Q) exits 1, says not supported yet" {
-	not_yet "$SRC" out.img
-}

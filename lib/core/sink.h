@@ -39,6 +39,9 @@ struct sink {
 	uint64_t written;       /* blocks handed to the output */
 	struct e2i_error *err;
 	e2i_stop *stop;         /* a blocked write gives up when set */
+	/* The output's descriptor, for fstat only (a format that records
+	 * where it was written); -1 for a dry run. */
+	int fd;
 };
 
 enum sink_kind {

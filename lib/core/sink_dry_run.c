@@ -114,6 +114,7 @@ errcode_t sink_dry_run(const struct sink_params *p, int holes_read_zero,
 		dr_destroy(&d->s);
 		return err;
 	}
+	d->s.fd = -1;
 	*out = &d->s;
 	return 0;
 }

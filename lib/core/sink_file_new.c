@@ -251,6 +251,7 @@ errcode_t sink_file_new(const struct sink_params *p, struct sink **out)
 		return e2i_seterr(p->err, e, _("while setting the size of %s"),
 				  p->path);
 	}
+	f->s.fd = f->fd;
 	*out = &f->s;
 	return 0;
 }

@@ -175,6 +175,7 @@ errcode_t sink_in_place(const struct sink_params *p, int is_blockdev,
 		ip_destroy(&f->s);
 		return e;
 	}
+	f->s.fd = f->fd;
 	*out = &f->s;
 	return 0;
 }

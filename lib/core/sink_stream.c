@@ -191,6 +191,7 @@ errcode_t sink_stream(const struct sink_params *p, struct sink **out)
 		st_destroy(&t->s);
 		return err;
 	}
+	t->s.fd = t->fd;
 	*out = &t->s;
 	return 0;
 }
