@@ -21,6 +21,8 @@
  * blocks become zeros with a warning (exit 2); e2fsprogs stops there.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,6 +86,25 @@ static void put32(char *h, unsigned off, uint32_t v)
 {
 	v = ext2fs_cpu_to_le32(v);
 	memcpy(h + off, &v, 4);
+}
+
+/* Reports a problem; 1 when it stops the run (--strict), and then it is
+ * said as the reason (warn() leaves that to the caller). */
+static int lwarn(struct legacy_job *j, enum warn_kind k, uint64_t n,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int lwarn(struct legacy_job *j, enum warn_kind k, uint64_t n,
+		 const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!warn_n(&j->p.warn, k, n, 1, "%s", msg))
+		return 0;
+	msg_plain("%s", msg);
+	return 1;
 }
 
 /* The header block. The offsets are 32-bit in the format: as e2fsprogs
@@ -162,7 +183,8 @@ static errcode_t write_super(struct legacy_job *j)
 }
 
 /* Reads n inode table blocks at blk into buf; what cannot be read is
- * zero-filled and reported. Returns nonzero to stop (strict, signal). */
+ * zero-filled and reported (blocks past the source's end were reported for
+ * the whole group). Returns nonzero to stop (strict, signal). */
 static int read_itable(struct legacy_job *j, dgrp_t g, blk64_t blk,
 		       uint64_t n, char *buf)
 {
@@ -174,11 +196,6 @@ static int read_itable(struct legacy_job *j, dgrp_t g, blk64_t blk,
 	if (blk + n > p->src.end_blk) {
 		have = blk < p->src.end_blk ? p->src.end_blk - blk : 0;
 		memset(buf + have * bs, 0, (n - have) * bs);
-		if (warn_n(&p->warn, WARN_BLOCK, n - have, 1,
-			   _("group %u: inode table blocks %llu to %llu lie past the end of %s; zero-filled in the image"),
-			   g, (unsigned long long)(blk + have),
-			   (unsigned long long)(blk + n - 1), p->o->device))
-			return 1;
 	}
 	/* Unused inode tables are often holes in an image file: not read. */
 	if (have && source_is_hole(&p->src, blk, have)) {
@@ -193,10 +210,10 @@ static int read_itable(struct legacy_job *j, dgrp_t g, blk64_t blk,
 			continue;
 		if (err == EINTR && stopped(p->stop))
 			return 1;
-		if (warn(&p->warn, WARN_BLOCK, 1,
-			 _("block %llu: %s while reading %s; zero-filled in the image"),
-			 (unsigned long long)(blk + i), error_message(err),
-			 p->o->device))
+		if (lwarn(j, WARN_BLOCK, 1,
+			  _("group %u: block %llu of its inode table: %s while reading %s; zero-filled in the image"),
+			  g, (unsigned long long)(blk + i), error_message(err),
+			  p->o->device))
 			return 1;
 		if (err != EXT2_ET_SHORT_READ)
 			memset(buf + i * bs, 0, bs);
@@ -223,9 +240,9 @@ static errcode_t write_itables(struct legacy_job *j, int *stop)
 		if (!loc || loc < fs->super->s_first_data_block ||
 		    loc + per - 1 >= ext2fs_blocks_count(fs->super) ||
 		    loc + per < loc) {
-			if (warn(&j->p.warn, WARN_GROUP, 1,
-				 _("group %u: inode table at block %llu lies outside the filesystem; left as zeros in the image"),
-				 g, (unsigned long long)loc)) {
+			if (lwarn(j, WARN_GROUP, 1,
+				  _("group %u: inode table at block %llu lies outside the filesystem; left as zeros in the image"),
+				  g, (unsigned long long)loc)) {
 				*stop = 1;
 				return 0;
 			}
@@ -238,6 +255,14 @@ static errcode_t write_itables(struct legacy_job *j, int *stop)
 				}
 			}
 			continue;
+		}
+		if (loc + per > j->p.src.end_blk &&
+		    lwarn(j, WARN_BLOCK, loc + per - (loc > j->p.src.end_blk ? loc : j->p.src.end_blk),
+			  _("group %u: inode table blocks %llu to %llu lie past the end of %s; zero-filled in the image"),
+			  g, (unsigned long long)(loc > j->p.src.end_blk ? loc : j->p.src.end_blk),
+			  (unsigned long long)(loc + per - 1), j->p.o->device)) {
+			*stop = 1;
+			return 0;
 		}
 		for (done = 0; done < per; done += n) {
 			n = per - done < j->buf_blocks ? per - done : j->buf_blocks;
@@ -279,9 +304,9 @@ static errcode_t write_bitmaps(struct legacy_job *j, int *stop)
 	ext2_filsys fs = j->p.fs;
 	errcode_t err = ext2fs_read_bitmaps(fs);
 
-	if (err && warn(&j->p.warn, WARN_OTHER, 1,
-			_("%s while reading the bitmaps of %s; they are left as zeros in the image"),
-			error_message(err), j->p.o->device)) {
+	if (err && lwarn(j, WARN_OTHER, 1,
+			 _("%s while reading the bitmaps of %s; they are left as zeros in the image"),
+			 error_message(err), j->p.o->device)) {
 		*stop = 1;
 		return 0;
 	}
@@ -333,7 +358,7 @@ static int write_all(struct legacy_job *j)
 	if (j->p.kind == SINK_NEW_FILE)
 		msg_plain(_("no image was written to %s"), o->image);
 	else
-		msg_plain(_("%s is incomplete: the run stopped before its end"),
+		msg_plain(_("%s is incomplete: not every part of the image was written"),
 			  strcmp(o->image, "-") ? o->image : "stdout");
 	return 0;
 }
@@ -348,9 +373,9 @@ static int run(struct legacy_job *j, const struct options *o, e2i_stop *stop)
 	fs = j->p.fs;
 	bs = fs->blocksize;
 	plan_layout(fs, &j->l);
-	if (j->l.end * bs > UINT32_MAX)
-		msg_plain(_("warning: the image of %s is %llu bytes: past 4 GiB, the format's 32-bit offsets are cut, as e2fsprogs cuts them, and debugfs -i cannot read it"),
-			  o->device, (unsigned long long)(j->l.end * bs));
+	if (j->l.inodemap * bs > UINT32_MAX)
+		msg_plain(_("warning: in the image of %s the bitmaps start %llu bytes in: past 4 GiB, the format's 32-bit offsets are cut, as e2fsprogs cuts them, and debugfs -i cannot read it"),
+			  o->device, (unsigned long long)(j->l.inodemap * bs));
 	j->buf_blocks = ITABLE_CHUNK_BYTES / bs;
 	if (j->buf_blocks < 2)
 		j->buf_blocks = 2;

@@ -7,6 +7,7 @@
 #include "nls.h"
 #include "open_fs.h"
 #include "plan.h"
+#include "same_file.h"
 
 /* Metadata found during the scan is requested at once, up to this much. */
 #define EARLY_READAHEAD_BYTES (256ull << 20)
@@ -82,17 +83,6 @@ static int tables_cold(struct plan *p)
 	return !buf || k < 0 || cached * 10 < probed * 9;
 }
 
-static int same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (strcmp(b, "-") == 0 || stat(a, &sa) < 0 || stat(b, &sb) < 0)
-		return 0;
-	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
-		return sa.st_rdev == sb.st_rdev;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 static void init_map(struct plan *p, struct blockmap *m)
 {
 	blockmap_init(m, ext2fs_blocks_count(p->fs->super),
@@ -118,7 +108,7 @@ int plan_open(struct plan *p, const struct options *o,
 	p->stop = stop;
 	p->src.fd = -1;
 	p->prog.enabled = o->progress;
-	if (!o->move && same_file(o->device, o->image)) {
+	if (!o->move && same_storage(o->device, o->image)) {
 		msg_plain(_("the output %s is the source filesystem itself"), o->image);
 		return 0;
 	}

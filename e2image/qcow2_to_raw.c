@@ -19,6 +19,7 @@
 #include "progress.h"
 #include "qcow2/reader.h"
 #include "qcow2_to_raw.h"
+#include "same_file.h"
 #include "sink.h"
 
 struct q2r {
@@ -52,17 +53,6 @@ int input_is_qcow2(const char *path)
 	n = pread(fd, magic, sizeof(magic), 0);
 	close(fd);
 	return n == (ssize_t)sizeof(magic) && qcow2_probe(magic, sizeof(magic));
-}
-
-static int same_file(const char *a, const char *b)
-{
-	struct stat sa, sb;
-
-	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
-		return 0;
-	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
-		return sa.st_rdev == sb.st_rdev;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* Writes [blk, blk+n); zero blocks are left out where holes read as zeros. */
@@ -218,7 +208,7 @@ static int run(struct q2r *q)
 			  o->device);
 		return 0;
 	}
-	if (same_file(o->device, o->image)) {
+	if (same_storage(o->device, o->image)) {
 		msg_plain(_("the output %s is the input itself"), o->image);
 		return 0;
 	}

@@ -165,6 +165,15 @@ requests() {
 	[ "$status" -eq 2 ] || fail "exit $status: $output"
 	[[ "$output" == *"past the end of cut.img"* ]] || fail "no warning: $output"
 	dumpe2fs -i ours.e2i > /dev/null 2>&1
+	# one warning per group, not per piece read
+	n=$(grep -c 'inode table blocks .* past the end' <<< "$output")
+	u=$(grep -o 'group [0-9]*: inode table blocks' <<< "$output" | sort -u | wc -l)
+	[ "$n" = "$u" ] || fail "$n warnings for $u groups"
+	# --strict: stops there, says why, leaves nothing
+	run "$E2IMAGE" --strict cut.img strict.e2i
+	[ "$status" -eq 1 ] || fail "strict: exit $status"
+	[[ "$output" == *"past the end of cut.img"* ]] || fail "strict: no reason given: $output"
+	[ ! -e strict.e2i ]
 }
 
 @test "legacy: a write failure leaves no image and exits 1" {

@@ -93,3 +93,35 @@ setup() {
 	"$E2IMAGE" -r --no-fsync "$SRC" quick.raw
 	cmp plain.raw quick.raw
 }
+
+teardown() {
+	[ -z "${LOOPDEV:-}" ] || losetup -d "$LOOPDEV" 2> /dev/null || true
+}
+
+@test "outputs: the source's own loop device is refused as output (and the file as output of its loop device), in every format" {
+	local before mode
+	[ "$(id -u)" -eq 0 ] || skip "losetup needs root"
+	command -v losetup > /dev/null || skip "no losetup"
+	cp --sparse=always "$SRC" src.img
+	LOOPDEV=$(losetup -f --show src.img 2> losetup.err) ||
+		skip "losetup cannot attach a loop device here: $(cat losetup.err)"
+	before=$(sha src.img)
+	for mode in "" -r -Q -ra; do
+		run "$E2IMAGE" $mode src.img "$LOOPDEV"
+		[ "$status" -eq 1 ] || fail "'$mode' src.img $LOOPDEV: exit $status"
+		[[ "$output" == *"is the source filesystem itself"* ]] || fail "'$mode': $output"
+		run "$E2IMAGE" $mode "$LOOPDEV" src.img
+		[ "$status" -eq 1 ] || fail "'$mode' $LOOPDEV src.img: exit $status"
+		[ "$(sha src.img)" = "$before" ] || fail "'$mode' changed the source"
+		[ -z "$(losetup -l -n -O BACK-FILE "$LOOPDEV" | grep deleted)" ] ||
+			fail "'$mode' replaced the file behind $LOOPDEV"
+	done
+	# a qcow2 image converted onto the loop device of its own file
+	"$E2IMAGE" -Q "$SRC" q.qcow2
+	losetup -d "$LOOPDEV"
+	LOOPDEV=$(losetup -f --show q.qcow2)
+	before=$(sha q.qcow2)
+	run "$E2IMAGE" -r q.qcow2 "$LOOPDEV"
+	[ "$status" -eq 1 ] || fail "q2r onto its own loop device: exit $status"
+	[ "$(sha q.qcow2)" = "$before" ]
+}

@@ -39,6 +39,7 @@
 
 #define RUN_MAX (4u << 20)     /* bytes per coalesced read */
 #define L2_BATCH (1u << 20)    /* bytes of L2 tables read together */
+#define L2_PREFETCH_CALLS 16384 /* readahead requests for L2 tables, at most */
 #define HOLE_FLUSH (64ull << 20) /* a guest hole this long ends a read */
 #define WIN_MAX (4u << 20)     /* compressed read-ahead window (>= 2 clusters) */
 #define MAX_VIRTUAL_SIZE (1ull << 56)
@@ -356,12 +357,14 @@ static int claim_l2_tables(struct qcow2_reader *r)
  * on an 8 GiB filesystem's image. So when the last table is not cached,
  * all of them are asked for at once, in L1 order (the device queues them:
  * 0.91x of e2fsprogs' time instead of 1.10x, cold, 1 core); when it is,
- * nothing is asked. Advice only: failures change nothing.
+ * nothing is asked. Advice only: failures change nothing. Bounded, and
+ * stopped by a signal: a hostile file may scatter millions of tables (one
+ * system call each) and be refused at the first entry of the walk.
  */
 static void prefetch_l2(struct qcow2_reader *r)
 {
 #if defined(HAVE_POSIX_FADVISE) && defined(RWF_NOWAIT)
-	uint64_t i, start = 0, len = 0, off;
+	uint64_t i, start = 0, len = 0, off, calls = 0;
 	struct iovec v;
 	ssize_t got;
 
@@ -385,9 +388,13 @@ static void prefetch_l2(struct qcow2_reader *r)
 			len += r->cs;
 			continue;
 		}
-		if (len)
+		if (len) {
+			if (++calls > L2_PREFETCH_CALLS ||
+			    (!(calls & 1023) && r->stop && *r->stop))
+				return;
 			(void)posix_fadvise(r->fd, (off_t)start, (off_t)len,
 					    POSIX_FADV_WILLNEED);
+		}
 		start = off;
 		len = r->cs;
 	}

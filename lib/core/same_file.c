@@ -1,0 +1,42 @@
+/*
+ * Whether two paths name the same storage, so that writing one destroys
+ * the other: the same file (through any link), the same block device, or a
+ * loop device and the file behind it (e2image FILE /dev/loopN, where the
+ * loop device is backed by FILE).
+ */
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "same_file.h"
+
+/* Whether block device dev is a loop device backed by the file f. */
+static int loop_backed_by(const char *dev, const struct stat *f)
+{
+	struct loop_info64 li;
+	int fd = open(dev, O_RDONLY | O_CLOEXEC | O_NONBLOCK), r;
+
+	if (fd < 0)
+		return 0;
+	r = ioctl(fd, LOOP_GET_STATUS64, &li);
+	close(fd);
+	return r == 0 && li.lo_device == f->st_dev && li.lo_inode == f->st_ino;
+}
+
+int same_storage(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0 ||
+	    stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return 0;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	if (S_ISBLK(sa.st_mode) && S_ISREG(sb.st_mode))
+		return loop_backed_by(a, &sb);
+	if (S_ISREG(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return loop_backed_by(b, &sa);
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
