@@ -11,6 +11,7 @@
 #include "nls.h"
 #include "messages.h"
 #include "options.h"
+#include "install_job.h"
 #include "legacy_job.h"
 #include "qcow2_to_raw.h"
 #include "qcow2_job.h"
@@ -42,12 +43,14 @@ int main(int argc, char **argv)
 	default:
 		break;
 	}
-	if (o.install)
-		return not_yet(_("installing an image (-I)"));
 	if (o.scramble)
 		return not_yet(_("scrambling directory names (-s)"));
-	stop = signals_install(o.move);
-	if (o.qcow2)
+	/* An interrupted move or install leaves a mix of old and new
+	 * metadata: the first signal only warns. */
+	stop = signals_install(o.move || o.install);
+	if (o.install)
+		rc = run_install(&o, stop);
+	else if (o.qcow2)
 		rc = run_qcow2(&o, stop);
 	else if (!o.raw)
 		rc = run_legacy(&o, stop);

@@ -32,8 +32,10 @@ void usage(int to_stdout)
 		"      (neither)           legacy e2image format, read by debugfs -i and\n"
 		"                          dumpe2fs -i (superblock, descriptors, inode\n"
 		"                          tables, bitmaps)\n"
-		"  -I, --install           install a legacy image's metadata onto a device\n"
-		"                          (not supported yet)\n"
+		"  -I, --install           e2image -I TARGET IMAGE: write the metadata an image\n"
+		"                          holds (legacy, raw or qcow2) back onto the device\n"
+		"                          or file it was taken from; refused when TARGET is\n"
+		"                          mounted or holds another filesystem (-f: anyway)\n"
 		"\n"
 		"What to capture:\n"
 		"  -a, --all-data          file data too, not only metadata\n"
@@ -165,6 +167,11 @@ static enum parse_result check(struct options *o)
 	}
 	if (o->move && !o->all_data) {
 		msg_plain(_("Move mode requires all data mode."));
+		return PARSE_FAIL;
+	}
+	if (o->install && (o->check || o->dry_run || o->src_offset ||
+			   o->dest_offset || o->move)) {
+		msg_plain(_("-I cannot be used with -c, -n, -o or -O"));
 		return PARSE_FAIL;
 	}
 	if (o->check && !o->raw) {

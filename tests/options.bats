@@ -303,10 +303,4 @@ not_yet() {
 	not_yet -r -s "$SRC" out.img
 }
 
-@test "not yet: -I (install) exits 1, says not supported yet, writes nothing" {
-	cp --sparse=always "$SRC" target.img
-	before=$(sha target.img)
-	not_yet -I target.img out.img
-	[ "$(sha target.img)" = "$before" ]
-}
 
