@@ -421,8 +421,14 @@ int run_install(const struct options *o, e2i_stop *stop)
 	}
 	if (!target_unmounted(o->device))
 		return 1;
-	if (f == F_LEGACY)
-		return install_legacy(o) ? 0 : 1;
+	if (f == F_LEGACY) {
+		/* libext2fs cannot be stopped midway: it runs to the end. */
+		rc = install_legacy(o) ? 0 : 1;
+		if (!rc && *stop)
+			msg_plain(_("%s was installed onto %s before the signal could stop it"),
+				  o->image, o->device);
+		return rc;
+	}
 	if (f == F_RAW)
 		return install_image_fs(o, o->image, stop);
 	fd = unpack_qcow2(o, stop);
