@@ -13,6 +13,7 @@
 #include "options.h"
 #include "install_job.h"
 #include "legacy_job.h"
+#include "move_job.h"
 #include "qcow2_to_raw.h"
 #include "qcow2_job.h"
 #include "raw_job.h"
@@ -45,11 +46,13 @@ int main(int argc, char **argv)
 	}
 	if (o.scramble)
 		return not_yet(_("scrambling directory names (-s)"));
-	/* An interrupted move or install leaves a mix of old and new
-	 * metadata: the first signal only warns. */
-	stop = signals_install(o.move || o.install);
+	/* An interrupted install leaves a mix of old and new metadata: the
+	 * first signal only warns. A move stops safely (its journal). */
+	stop = signals_install(o.install);
 	if (o.install)
 		rc = run_install(&o, stop);
+	else if (o.move && !o.dry_run)
+		rc = run_move(&o, stop);
 	else if (o.qcow2)
 		rc = run_qcow2(&o, stop);
 	else if (!o.raw)

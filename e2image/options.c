@@ -51,6 +51,11 @@ void usage(int to_stdout)
 		"  -c, --check             compare with the output first, write only what differs\n"
 		"  -n, --dry-run           list the blocks that would be written, write nothing\n"
 		"  -p, --progress          show progress on stderr (also with -Q)\n"
+		"      --move-journal=FILE where a move records its progress, so that after a\n"
+		"                          crash the same command finishes it (default: beside\n"
+		"                          a file as FILE.e2image-move; for a device, in\n"
+		"                          /var/lib/e2image-ng/)\n"
+		"      --move-abort        undo an unfinished move instead of finishing it\n"
 		"\n"
 		"Other:\n"
 		"  -f, --force             image a filesystem mounted read-write anyway\n"
@@ -116,7 +121,7 @@ static int bad_number(const char *what, const char *arg)
 }
 
 enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC,
-       OPT_SYNC };
+       OPT_SYNC, OPT_MOVE_JOURNAL, OPT_MOVE_ABORT };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -137,6 +142,8 @@ static const struct option long_opts[] = {
 	{ "cluster-size", required_argument, NULL, OPT_CLUSTER_SIZE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "sync", no_argument, NULL, OPT_SYNC },
+	{ "move-journal", required_argument, NULL, OPT_MOVE_JOURNAL },
+	{ "move-abort", no_argument, NULL, OPT_MOVE_ABORT },
 	/* The default since --sync exists; still accepted by scripts. */
 	{ "no-fsync", no_argument, NULL, OPT_NO_FSYNC },
 	{ "help", no_argument, NULL, 'h' },
@@ -167,6 +174,10 @@ static enum parse_result check(struct options *o)
 	}
 	if (o->move && !o->all_data) {
 		msg_plain(_("Move mode requires all data mode."));
+		return PARSE_FAIL;
+	}
+	if ((o->move_journal || o->move_abort) && !o->move) {
+		msg_plain(_("--move-journal and --move-abort apply to a move only (-ra, one path, -o or -O)"));
 		return PARSE_FAIL;
 	}
 	if (o->install && (o->check || o->dry_run || o->src_offset ||
@@ -255,6 +266,12 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_SYNC:
 			o->sync = 1;
+			break;
+		case OPT_MOVE_JOURNAL:
+			o->move_journal = optarg;
+			break;
+		case OPT_MOVE_ABORT:
+			o->move_abort = 1;
 			break;
 		case OPT_QCOW2_VERSION: {
 			uint64_t v;

@@ -24,6 +24,8 @@ struct options {
 	uint64_t dest_offset;  /* -O */
 	unsigned qcow2_version;   /* --qcow2-version: 2 (default) or 3 */
 	uint64_t cluster_size;    /* --cluster-size; 0: chosen from the size */
+	const char *move_journal; /* --move-journal=FILE */
+	int move_abort;           /* --move-abort */
 	const char *device;
 	const char *image;
 };

@@ -516,3 +516,169 @@ refresh_case() {
 	wait || true
 	report "$BATS_TEST_TMPDIR"/fs{1,4}k/result-{rc,rac}
 }
+
+# --- crash safety -------------------------------------------------------
+# A move keeps a journal (DISK.e2image-move beside a file): killed at any
+# moment, or with a power loss (fault/powerloss.so: writes not flushed are
+# lost with the process), the same command run again must finish it, with
+# exactly the bytes of an uninterrupted move; --move-abort must put the
+# filesystem back intact at its old offset.
+POWERLOSS=$BATS_TEST_DIRNAME/fault/powerloss.so
+
+# fs_at DISK OFFSET FS: e2fsck -fn clean and every file of FS's tree, for
+# the filesystem at byte OFFSET of DISK
+fs_at() {
+	local disk=$1 at=$2 fs=$3
+	dd if="$disk" of=at.img bs=64K iflag=skip_bytes,count_bytes \
+		skip="$at" count="${SIZE[$fs]}" conv=sparse status=none
+	e2fsck -fn at.img > at.fsck 2>&1 || { head -5 at.fsck; return 1; }
+	rm -rf at.dump && mkdir at.dump
+	debugfs -R "rdump / at.dump" at.img > /dev/null 2>&1 || true
+	diff -rq -x lost+found "$BATS_FILE_TMPDIR/$fs.tree" at.dump > /dev/null ||
+		{ echo "files differ at byte $at"; return 1; }
+	rm -rf at.img at.dump
+}
+
+# crash_case FS DIR DIST I [powerloss]: one move killed at a random moment,
+# then resumed (or run again when it had not begun); prints PASS or FAIL
+crash_case() {
+	local fs=$1 dir=$2 name=$3 i=$4 pl=${5:-} N opt=-O dst w t0 t1 dur pid rc
+	dist "$fs" "$name"
+	dst=$N
+	[ "$dir" = left ] && opt=-o dst=0
+	w=$BATS_TEST_TMPDIR/crash-$fs-$dir-$name-$i
+	mkdir -p "$w" && cd "$w" || return 1
+	make_disk "$fs" "$dir" "$N" disk
+	cp disk orig
+	# the reference: an uninterrupted move (its bytes equal e2fsprogs',
+	# above), and how long one takes with slow flushes
+	cp disk ref
+	t0=$EPOCHREALTIME
+	E2I_POWERLOSS_PATHS="$w/ref:$w/ref.e2image-move" E2I_POWERLOSS_SYNC_USEC=3000 \
+		LD_PRELOAD=$POWERLOSS "$E2IMAGE" -ra $opt "$N" ref || { echo "FAIL $w: reference run"; return; }
+	t1=$EPOCHREALTIME
+	dur=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000000 }')
+	# killed at a random moment of it
+	if [ -n "$pl" ]; then
+		E2I_POWERLOSS_PATHS="$w/disk:$w/disk.e2image-move" E2I_POWERLOSS_SYNC_USEC=3000 \
+			LD_PRELOAD=$POWERLOSS "$E2IMAGE" -ra $opt "$N" disk 2> err1 &
+	else
+		E2I_POWERLOSS_PATHS="$w/none" E2I_POWERLOSS_SYNC_USEC=3000 \
+			LD_PRELOAD=$POWERLOSS "$E2IMAGE" -ra $opt "$N" disk 2> err1 &
+	fi
+	pid=$!
+	sleep "$(awk -v d="$dur" -v s="$RANDOM" 'BEGIN { srand(s); printf "%.6f", rand() * d / 1000000 }')"
+	kill -KILL "$pid" 2> /dev/null
+	rc=0
+	wait "$pid" || rc=$?
+	if [ -e disk.e2image-move ]; then
+		"$E2IMAGE" -ra $opt "$N" disk 2> err2 || { echo "FAIL $w: resume exited $?: $(head -2 err2)"; return; }
+		grep -q 'resuming the unfinished move' err2 || { echo "FAIL $w: resumed silently"; return; }
+	elif cmp -s disk orig; then
+		"$E2IMAGE" -ra $opt "$N" disk 2> err2 || { echo "FAIL $w: run again exited $?"; return; }
+	elif [ "$rc" != 0 ]; then
+		# killed after the journal was removed: the move was complete
+		:
+	fi
+	[ ! -e disk.e2image-move ] || { echo "FAIL $w: the journal is left"; return; }
+	cmp -s disk ref || { echo "FAIL $w (killed: exit $rc): differs from an uninterrupted move: $(blocks_differ disk ref "${BS[$fs]}" "$dst")"; return; }
+	fs_at disk "$dst" "$fs" > fsat.out || { echo "FAIL $w: $(cat fsat.out)"; return; }
+	echo "PASS $fs $dir $name #$i${pl:+ (power loss)} (killed: exit $rc)"
+	cd / && rm -rf "$w"
+}
+
+@test "move: killed (SIGKILL) or losing power at a random moment, 20 moves are each finished by the same command, with the bytes of an uninterrupted move" {
+	local i results=() line bad=0
+	for i in $(seq 1 20); do
+		case $((i % 4)) in
+		0) set -- fs1k right 7b ;;
+		1) set -- fs1k left 1M ;;
+		2) set -- fs4k right 3M+1b ;;
+		3) set -- fs4k left 7b ;;
+		esac
+		if [ $((i % 3)) = 0 ]; then
+			( set +e; crash_case "$@" "$i" powerloss )
+		else
+			( set +e; crash_case "$@" "$i" )
+		fi > "$BATS_TEST_TMPDIR/crash-$i.result"
+		cd "$BATS_TEST_TMPDIR"
+	done
+	for i in $(seq 1 20); do
+		line=$(cat "$BATS_TEST_TMPDIR/crash-$i.result")
+		diag "$line"
+		case $line in PASS*) ;; *) echo "$line" >&2; bad=$((bad + 1)) ;; esac
+	done
+	[ "$bad" -eq 0 ] || fail "$bad of 20 failed"
+}
+
+@test "move: --move-abort after a kill or a power loss puts the filesystem back intact at its old offset" {
+	local fs dir name i k N opt src pid out paths bad=0
+	for i in 1 2 3 4 5 6; do
+		case $i in
+		1|4) fs=fs1k dir=right name=7b ;;
+		2|5) fs=fs4k dir=left name=1M ;;
+		3|6) fs=fs1k dir=right name=3M+1b ;;
+		esac
+		dist "$fs" "$name"
+		opt=-O src=0
+		[ "$dir" = left ] && opt=-o src=$N
+		mkdir -p "$BATS_TEST_TMPDIR/abort-$i" && cd "$BATS_TEST_TMPDIR/abort-$i"
+		make_disk "$fs" "$dir" "$N" disk
+		# killed once its journal shows progress (slow flushes: it is still
+		# running), with a power loss in cases 4-6
+		paths="$PWD/none"
+		[ "$i" -gt 3 ] && paths="$PWD/disk:$PWD/disk.e2image-move"
+		E2I_POWERLOSS_PATHS=$paths E2I_POWERLOSS_SYNC_USEC=100000 LD_PRELOAD=$POWERLOSS \
+			"$E2IMAGE" -ra $opt "$N" disk 2> err1 &
+		pid=$!
+		for k in $(seq 100); do [ -e disk.e2image-move ] && break; sleep 0.05; done
+		sleep 0.$((1 + i))
+		kill -KILL "$pid" 2> /dev/null || true
+	wait "$pid" || true
+		if [ ! -e disk.e2image-move ]; then
+			out="case $i: the move ended before the kill (no journal)"
+		elif ! "$E2IMAGE" -ra $opt "$N" --move-abort disk 2> err2; then
+			out="case $i: --move-abort exited $?: $(head -2 err2)"
+		elif [ -e disk.e2image-move ]; then
+			out="case $i: the journal is left"
+		elif ! grep -q 'undone' err2; then
+			out="case $i: no word of the undoing: $(cat err2)"
+		elif ! out=$(fs_at disk "$src" "$fs"); then
+			out="case $i: $out"
+		else
+			out=""
+		fi
+		[ -z "$out" ] || { echo "$out" >&2; bad=$((bad + 1)); }
+		cd "$BATS_TEST_TMPDIR"
+	done
+	[ "$bad" -eq 0 ] || fail "$bad of 6 failed"
+}
+
+@test "move: a journal of another move is refused; --move-abort with nothing to undo says so; a damaged journal is refused" {
+	local N
+	dist fs4k 1M
+	make_disk fs4k right "$N" disk
+	cp disk orig
+	printf 'not a journal' > disk.e2image-move
+	run "$E2IMAGE" -ra -O "$N" disk
+	[ "$status" -eq 1 ] && [[ "$output" == *"damaged"* ]] || fail "damaged journal: $status: $output"
+	cmp -s disk orig || fail "written despite a damaged journal"
+	rm disk.e2image-move
+	run "$E2IMAGE" -ra -O "$N" --move-abort disk
+	[ "$status" -eq 1 ] && [[ "$output" == *"nothing to undo"* ]] || fail "abort: $status: $output"
+	# an unfinished move of another distance
+	E2I_POWERLOSS_PATHS="$PWD/none" E2I_POWERLOSS_SYNC_USEC=20000 LD_PRELOAD=$POWERLOSS \
+		"$E2IMAGE" -ra -O "$N" disk 2> /dev/null &
+	pid=$!
+	sleep 0.3
+	kill -KILL "$pid" 2> /dev/null || true
+	wait "$pid" || true
+	[ -e disk.e2image-move ] || skip "the move ended before the kill"
+	run "$E2IMAGE" -ra -O 2097152 disk
+	[ "$status" -eq 1 ] && [[ "$output" == *"records an unfinished move"* ]] || fail "other move: $status: $output"
+	# the same move is finished by the same command
+	run "$E2IMAGE" -ra -O "$N" disk
+	[ "$status" -eq 0 ] || fail "resume: $status: $output"
+	[ ! -e disk.e2image-move ]
+	fs_at disk "$N" fs4k
+}

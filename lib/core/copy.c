@@ -64,6 +64,7 @@ struct engine {
 	struct bm_cursor ra;   /* runs not yet requested */
 	struct bm_run ra_left; /* what is left of the current one */
 	uint64_t ra_issued, read_done;
+	struct copy_seg jsegs[MAX_SEGS]; /* the slot's pieces, for a journal */
 };
 
 /* Keeps about READAHEAD_BYTES of upcoming runs requested from the kernel,
@@ -199,6 +200,20 @@ static errcode_t emit_seg(struct engine *e, const struct slot *s,
 	return 0;
 }
 
+/* The slot's pieces for a move's journal (a move bridges no gaps: every
+ * block of a piece is captured, and the pieces lie one after the other in
+ * the buffer). */
+static errcode_t journal_hook(struct engine *e, struct slot *s, int before)
+{
+	struct copy_journal *j = e->o->journal;
+	size_t i;
+
+	for (i = 0; i < s->nsegs; i++)
+		e->jsegs[i] = (struct copy_seg){ s->segs[i].blk, s->segs[i].n };
+	return before ? j->before_write(j, e->jsegs, s->nsegs, s->buf) :
+			j->after_write(j, e->jsegs, s->nsegs);
+}
+
 /* Reads the packed slot, writes it, and empties it. */
 static errcode_t flush(struct engine *e)
 {
@@ -215,8 +230,12 @@ static errcode_t flush(struct engine *e)
 	for (i = 0; !err && i < s->nsegs; i++)
 		err = fill_seg(e, s, &s->segs[i]);
 	e->read_done += s->used;
+	if (!err && e->o->journal)
+		err = journal_hook(e, s, 1);
 	for (i = 0; !err && i < s->nsegs; i++)
 		err = emit_seg(e, s, &s->segs[i]);
+	if (!err && e->o->journal)
+		err = journal_hook(e, s, 0);
 	if (err)
 		return err;
 	e->done += s->captured;
@@ -279,10 +298,26 @@ static errcode_t walk(struct engine *e)
 	struct bm_cursor runs;
 	struct bm_run r;
 	errcode_t err = 0;
+	uint64_t skip = e->o->skip;
 
 	blockmap_cursor(&runs, e->m, e->o->reverse);
 	while (!err && blockmap_next(&runs, &r)) {
 		uint64_t done = 0;
+
+		/* A resumed move: what was done before is passed over. */
+		if (skip >= r.len) {
+			skip -= r.len;
+			e->done += r.len;
+			continue;
+		}
+		if (skip) {
+			if (e->o->reverse)
+				r.len -= skip;
+			else
+				r.start += skip, r.len -= skip;
+			e->done += skip;
+			skip = 0;
+		}
 
 		while (!err && done < r.len) {
 			uint64_t n = r.len - done;

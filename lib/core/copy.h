@@ -26,6 +26,25 @@ struct copy_opts {
 	/* Called after each chunk with the blocks done so far. */
 	void (*progress)(void *arg, uint64_t done);
 	void *progress_arg;
+	/* Captured blocks to pass over first, in the walk's order (a move
+	 * resumed after a crash). */
+	uint64_t skip;
+	/* A crash-safe move's journal: called with each chunk once it is
+	 * read, before any of it is written (nsegs pieces of blocks, their
+	 * bytes one after the other in data), and again once it is written.
+	 * A nonzero return is an error (its message set) that stops the copy. */
+	struct copy_journal *journal;
+};
+
+struct copy_seg {
+	uint64_t blk, n;
+};
+
+struct copy_journal {
+	errcode_t (*before_write)(struct copy_journal *j, const struct copy_seg *segs,
+				  size_t nsegs, const void *data);
+	errcode_t (*after_write)(struct copy_journal *j, const struct copy_seg *segs,
+				 size_t nsegs);
 };
 
 errcode_t copy_runs(const struct blockmap *m, struct source *src,

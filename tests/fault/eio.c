@@ -139,8 +139,10 @@ static int opened(int dirfd, const char *path, int fd)
 
 	setup();
 	set_watched(fd, 0);
-	if (fd < 0 || !target)
+	if (fd < 0 || !target) {
+		errno = saved; /* a failed open's reason, not setup()'s */
 		return fd;
+	}
 	if (path[0] != '/' && dirfd != AT_FDCWD) {
 		char link[64], dir[PATH_MAX];
 		ssize_t n;
