@@ -35,7 +35,9 @@
 #include "plan.h"
 #include "qcow2/reader.h"
 #include "qcow2_to_raw.h"
+#include "out_path.h"
 #include "same_file.h"
+#include "signals.h"
 
 enum format { F_UNKNOWN, F_LEGACY, F_RAW, F_QCOW2 };
 
@@ -132,6 +134,27 @@ static int same_filesystem(const struct options *o, const struct identity *img)
 	return 1;
 }
 
+/* A regular file or a block device, through the output-path rules (no
+ * other user's file planted in a sticky directory); not a FIFO, which
+ * would block, nor anything else. */
+static int target_kind_ok(const char *path)
+{
+	struct out_path op;
+	struct e2i_error err = { 0 };
+	int ok;
+
+	if (out_path_resolve(path, &op, &err)) {
+		msg_err(err.code, "%s", err.what);
+		return 0;
+	}
+	ok = op.exists && (S_ISREG(op.st.st_mode) || S_ISBLK(op.st.st_mode));
+	out_path_release(&op);
+	if (!ok)
+		msg_plain(_("%s is not a filesystem image file or a block device; nothing was written"),
+			  path);
+	return ok;
+}
+
 static int target_unmounted(const char *path)
 {
 	int mflags = 0;
@@ -160,6 +183,23 @@ static errcode_t inode_tables_at(int fd)
 	if (lseek(fd, (off_t)ext2fs_le32_to_cpu(off), SEEK_SET) < 0)
 		return errno;
 	return 0;
+}
+
+/* The header must put the inode tables where the format does, right after
+ * the superblock and the descriptors: another offset would install other
+ * bytes (the header, the superblock) as inode tables. */
+static errcode_t inode_tables_where(ext2_filsys fs, int fd, const char *image)
+{
+	uint64_t want = (2 + (uint64_t)fs->desc_blocks) * fs->blocksize;
+	uint32_t off;
+
+	if (pread(fd, &off, 4, 288) != 4)
+		off = 0;
+	if (ext2fs_le32_to_cpu(off) == (uint32_t)want)
+		return 0;
+	msg_plain(_("the header of %s puts the inode tables at byte %u, not at byte %llu where the format has them; nothing was written"),
+		  image, ext2fs_le32_to_cpu(off), (unsigned long long)want);
+	return EXT2_ET_BAD_MAGIC;
 }
 
 /* e2fsprogs' way, with the checks and errors it leaves out. */
@@ -191,6 +231,11 @@ static int install_legacy(const struct options *o)
 		msg_err(errno, _("while opening the image %s"), o->image);
 		goto out;
 	}
+	if ((err = inode_tables_where(fs, fd, o->image))) {
+		close(fd);
+		goto out;
+	}
+	signals_warn_first();
 	err = unix_io_manager->open(o->device, IO_FLAG_RW | IO_FLAG_EXCLUSIVE, &io);
 	if (err) {
 		msg_err(err, _("while opening %s to install onto it"), o->device);
@@ -291,7 +336,8 @@ fail:
 	return -1;
 }
 
-/* The runs of m that the source holds data for (not holes). */
+/* The captured runs the image holds: inside the file (a hole there is a
+ * block of zeros the image holds, as -r writes them). */
 static int held_blocks(struct plan *p, struct blockmap *held)
 {
 	struct bm_cursor c;
@@ -301,22 +347,14 @@ static int held_blocks(struct plan *p, struct blockmap *held)
 		      p->fs->super->s_first_data_block, 0);
 	blockmap_cursor(&c, &p->blocks, 0);
 	while (blockmap_next(&c, &r)) {
-		uint64_t b = r.start, end = r.start + r.len;
+		uint64_t end = r.start + r.len;
 
-		while (b < end) {
-			uint64_t e = b + 1;
-
-			if (source_is_hole(&p->src, b, 1)) {
-				b++;
-				continue;
-			}
-			while (e < end && !source_is_hole(&p->src, e, 1))
-				e++;
-			if (blockmap_add(held, b, e - b, BC_SUPERBLOCK)) {
-				msg_err(ENOMEM, _("while listing the blocks of %s"), p->o->device);
-				return 0;
-			}
-			b = e;
+		if (end > p->src.end_blk)
+			end = p->src.end_blk;
+		if (r.start < end &&
+		    blockmap_add(held, r.start, end - r.start, BC_SUPERBLOCK)) {
+			msg_err(ENOMEM, _("while listing the blocks of %s"), p->o->device);
+			return 0;
 		}
 	}
 	if (blockmap_finish(held)) {
@@ -348,6 +386,7 @@ static int install_blocks(struct plan *p, const char *target, int is_blockdev)
 		msg_err(err, "%s", p->err.what);
 		goto out;
 	}
+	signals_warn_first();
 	co.warn = NULL; /* an unreadable block of the image stops the install:
 			 * zeros must not go over the target */
 	co.stop = p->stop;
@@ -390,6 +429,10 @@ static int install_image_fs(const struct options *o, const char *src,
 	io.install = 0;
 	io.raw = 1;
 	io.force = 1; /* the image is not mounted; the target was checked */
+	/* Damage in the image (descriptors, inode tables out of range, a
+	 * truncated file) would be written over the target: refused, and
+	 * nothing written, as with --strict. */
+	io.strict = 1;
 	if (plan_open(&p, &io, stop)) {
 		identity_of(p.fs, &id);
 		if (same_filesystem(o, &id) && plan_capture(&p))
@@ -419,23 +462,24 @@ int run_install(const struct options *o, e2i_stop *stop)
 		msg_plain(_("the image %s is the target %s itself"), o->image, o->device);
 		return 1;
 	}
-	if (!target_unmounted(o->device))
+	if (!target_kind_ok(o->device) || !target_unmounted(o->device))
 		return 1;
 	if (f == F_LEGACY) {
-		/* libext2fs cannot be stopped midway: it runs to the end. */
 		rc = install_legacy(o) ? 0 : 1;
-		if (!rc && *stop)
-			msg_plain(_("%s was installed onto %s before the signal could stop it"),
-				  o->image, o->device);
-		return rc;
+	} else if (f == F_RAW) {
+		rc = install_image_fs(o, o->image, stop);
+	} else {
+		fd = unpack_qcow2(o, stop);
+		if (fd < 0)
+			return 1;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		rc = install_image_fs(o, path, stop);
+		close(fd);
 	}
-	if (f == F_RAW)
-		return install_image_fs(o, o->image, stop);
-	fd = unpack_qcow2(o, stop);
-	if (fd < 0)
-		return 1;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	rc = install_image_fs(o, path, stop);
-	close(fd);
+	/* A signal after the last block (or during libext2fs' part, which
+	 * cannot be stopped midway) came too late to stop anything. */
+	if (rc != 1 && *stop)
+		msg_plain(_("%s was installed onto %s before the signal could stop it"),
+			  o->image, o->device);
 	return rc;
 }

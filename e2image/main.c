@@ -46,9 +46,9 @@ int main(int argc, char **argv)
 	}
 	if (o.scramble)
 		return not_yet(_("scrambling directory names (-s)"));
-	/* An interrupted install leaves a mix of old and new metadata: the
-	 * first signal only warns. A move stops safely (its journal). */
-	stop = signals_install(o.install);
+	/* A move stops safely (its journal); an install, once it writes,
+	 * arms the warning itself (signals_warn_first). */
+	stop = signals_install(0);
 	if (o.install)
 		rc = run_install(&o, stop);
 	else if (o.move && !o.dry_run)

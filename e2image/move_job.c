@@ -37,6 +37,7 @@
 #include "move_job.h"
 #include "move_journal.h"
 #include "nls.h"
+#include "open_fs.h"
 #include "plan.h"
 
 #define CHECKPOINT_BYTES (256ull << 20)
@@ -431,6 +432,8 @@ int run_move(const struct options *o, e2i_stop *stop)
 		}
 	} else if (e) {
 		msg_err(e, "%s", err.what);
+	} else if (!source_mount_ok(o)) {
+		;  /* a resumed move opens no filesystem: the check is here */
 	} else if (!same_move(o, mj, &st)) {
 		msg_plain(_("%s records an unfinished move of %s from byte %llu to byte %llu: finish it with that command (or undo it with --move-abort) first"),
 			  jpath, o->device, (unsigned long long)mj->p.src_off,

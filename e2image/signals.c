@@ -72,6 +72,12 @@ volatile sig_atomic_t *signals_install(int move)
 	return &stop_sig;
 }
 
+void signals_warn_first(void)
+{
+	if (!stop_sig)
+		warn_first = 1;
+}
+
 void signals_die(int sig)
 {
 	nudge(0);

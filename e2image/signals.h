@@ -11,5 +11,7 @@ volatile sig_atomic_t *signals_install(int move);
 /* After the cleanup: ends the process by the signal that stopped it, so its
  * parent sees what a shell reports as 128 + sig. */
 void signals_die(int sig);
+/* From now on the first signal only warns (an install has begun writing). */
+void signals_warn_first(void);
 
 #endif

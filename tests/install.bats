@@ -178,3 +178,48 @@ intact() {
 teardown() {
 	[ ! -f "$BATS_TEST_TMPDIR/loopdev" ] || losetup -d "$(cat "$BATS_TEST_TMPDIR/loopdev")" 2> /dev/null || true
 }
+
+@test "install: a raw or qcow2 image that is itself damaged (garbage descriptors) is refused; the target is untouched" {
+	local before
+	cp --sparse=always "$T/img.raw" bad.raw
+	head -c 1024 /dev/urandom | dd of=bad.raw bs=1024 seek=2 conv=notrunc status=none
+	"$E2IMAGE" -Q bad.raw bad.qcow2 2> /dev/null || qemu-img convert -f raw -O qcow2 bad.raw bad.qcow2
+	cp --sparse=always "$T/fs.img" t.img
+	before=$(sha t.img)
+	for img in bad.raw bad.qcow2; do
+		run "$E2IMAGE" -I t.img "$img"
+		[ "$status" -eq 1 ] || fail "$img: exit $status: $output"
+		[ "$(sha t.img)" = "$before" ] || fail "$img: the target was written"
+	done
+}
+
+@test "install: zero blocks of the image's inode tables (holes in a raw image) are written: garbage over unused inodes is repaired (ext3)" {
+	local d=$BATS_TEST_TMPDIR itab ipb kind
+	E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -F -t ext3 -b 4096 -d "$T/tree" e3.img 64M
+	"$E2IMAGE" -r e3.img e3.raw
+	"$E2IMAGE" -Q e3.img e3.qcow2
+	itab=$(dumpe2fs e3.img 2> /dev/null | awk '/Inode table at/ { split($4, a, "-"); print a[2]; exit }')
+	for kind in raw qcow2; do
+		cp --sparse=always e3.img t.img
+		# the last blocks of group 0's inode table: unused inodes, zeros
+		head -c 16384 /dev/urandom | dd of=t.img bs=4096 seek=$((itab - 3)) conv=notrunc status=none
+		! e2fsck -fn t.img > /dev/null 2>&1 || fail "the damage went unnoticed"
+		run "$E2IMAGE" -I t.img "e3.$kind"
+		[ "$status" -eq 0 ] || fail "$kind: exit $status: $output"
+		e2fsck -fn t.img > fsck.out 2>&1 || { cat fsck.out >&2; fail "$kind: not clean"; }
+	done
+}
+
+@test "install: a FIFO as target is refused at once; a legacy image whose header misplaces the inode tables is refused" {
+	cp --sparse=always "$T/fs.img" t.img
+	before=$(sha t.img)
+	mkfifo fifo
+	run timeout 10 "$E2IMAGE" -I fifo "$T/img.raw"
+	[ "$status" -eq 1 ] && [[ "$output" == *"not a filesystem image file or a block device"* ]] ||
+		fail "fifo: $status: $output"
+	cp "$T/img.legacy" bad.legacy
+	printf '\0\0\0\0' | dd of=bad.legacy bs=1 seek=288 conv=notrunc status=none
+	run "$E2IMAGE" -I t.img bad.legacy
+	[ "$status" -eq 1 ] && [[ "$output" == *"puts the inode tables at byte 0"* ]] || fail "header: $status: $output"
+	[ "$(sha t.img)" = "$before" ]
+}
