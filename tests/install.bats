@@ -30,11 +30,14 @@ setup() {
 	T=$BATS_FILE_TMPDIR
 }
 
-# damage IMG: clear the root and a file's inode, zero 8 inode table blocks
+# damage IMG: clear the root and a file's inode, point group 1's descriptor
+# at a wrong inode table, zero 8 inode table blocks
 damage() {
 	local itab
 	debugfs -w -R "clri <2>" "$1" 2> /dev/null
 	debugfs -w -R "clri <12>" "$1" 2> /dev/null
+	debugfs -w -R "set_bg 1 inode_table 3" "$1" 2> /dev/null
+	debugfs -w -R "set_bg 1 checksum calc" "$1" 2> /dev/null
 	itab=$(dumpe2fs "$1" 2> /dev/null | awk '/Inode table at/ { split($4, a, "-"); print a[1]; exit }')
 	dd if=/dev/zero of="$1" bs=1024 seek="$itab" count=8 conv=notrunc status=none
 	! e2fsck -fn "$1" > /dev/null 2>&1 || fail "the damage went unnoticed"

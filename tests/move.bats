@@ -682,3 +682,25 @@ crash_case() {
 	[ ! -e disk.e2image-move ]
 	fs_at disk "$N" fs4k
 }
+
+@test "move: -p shows e2fsprogs' progress words; a move that would end past the end of a device is refused, nothing written" {
+	local N dev
+	dist fs4k 1M
+	make_disk fs4k right "$N" disk
+	"$E2IMAGE" -rap -O "$N" disk 2> err.txt
+	tr '\r' '\n' < err.txt | grep -qE '^Copied [0-9]+ / [0-9]+ blocks \(100%\) in [0-9]{2}:' ||
+		{ cat -A err.txt >&2; fail "no 'Copied N / M blocks' line"; }
+	fs_at disk "$N" fs4k
+	[ "$(id -u)" -eq 0 ] || skip "losetup needs root"
+	command -v losetup > /dev/null || skip "no losetup"
+	cp --sparse=always "$BATS_FILE_TMPDIR/fs4k.img" small
+	truncate -s +512K small
+	dev=$(losetup -f --show small 2> losetup.err) || skip "losetup: $(cat losetup.err)"
+	echo "$dev" >> "$BATS_TEST_TMPDIR/loops"
+	before=$(sha small)
+	run "$E2IMAGE" -ra -O 1048576 --move-journal="$PWD/j" "$dev"
+	[ "$status" -eq 1 ] && [[ "$output" == *"past the end of the device"* ]] || fail "exit $status: $output"
+	[ ! -e j ] || fail "a journal was left"
+	losetup -d "$dev"; sed -i "\|^$dev\$|d" "$BATS_TEST_TMPDIR/loops"
+	[ "$(sha small)" = "$before" ]
+}
