@@ -30,7 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "copy.h"
 #include "messages.h"
@@ -160,31 +162,58 @@ static errcode_t put_record(struct mover *mv, uint64_t base)
 	return err;
 }
 
-/* The default journal: beside a file; for a device, in JOURNAL_DIR. */
+/* The default journal, found from what is moved, not from the name it is
+ * given (a symlink or another name must find the same journal): beside
+ * the file's real path; for a device, in JOURNAL_DIR by its number. */
 static char *journal_path(const struct options *o, const struct stat *st)
 {
-	char *copy, *path;
+	char *real, *path;
 	size_t len;
 
 	if (o->move_journal)
 		return strdup(o->move_journal);
 	if (S_ISREG(st->st_mode)) {
-		len = strlen(o->device) + sizeof(".e2image-move");
+		real = realpath(o->device, NULL);
+		if (!real)
+			return NULL;
+		len = strlen(real) + sizeof(".e2image-move");
 		path = malloc(len);
 		if (path)
-			snprintf(path, len, "%s.e2image-move", o->device);
+			snprintf(path, len, "%s.e2image-move", real);
+		free(real);
 		return path;
 	}
-	copy = strdup(o->device);
-	if (!copy)
-		return NULL;
-	(void)mkdir(JOURNAL_DIR, 0700);
-	len = strlen(JOURNAL_DIR) + strlen(copy) + 32;
+	if (mkdir(JOURNAL_DIR, 0700) == 0) {
+		int d = open("/var/lib", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (d >= 0) {  /* the new directory's entry, on the disk */
+			(void)fsync(d);
+			close(d);
+		}
+	}
+	len = strlen(JOURNAL_DIR) + 64;
 	path = malloc(len);
 	if (path)
-		snprintf(path, len, "%s/move-%s.journal", JOURNAL_DIR, basename(copy));
-	free(copy);
+		snprintf(path, len, "%s/move-%u:%u.journal", JOURNAL_DIR,
+			 major(st->st_rdev), minor(st->st_rdev));
 	return path;
+}
+
+/* One move per device or file at a time, whatever name each is given. */
+static int lock_device(const struct options *o)
+{
+	int fd = open(o->device, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		msg_err(errno, _("while opening %s"), o->device);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		msg_err(errno, _("while locking %s (is another e2image moving it?)"), o->device);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int open_sink(struct mover *mv, const struct options *o, uint64_t dst,
@@ -259,10 +288,14 @@ static int run_phase(struct run_ctx *c, struct move_journal *mj,
 	co.progress_arg = c->prog;
 	progress_start(c->prog, total, mv.bs);
 	err = copy_runs(m, src, sink, &co, c->err);
-	if (!err)
-		err = checkpoint(&mv);
-	else if (mv.done > mj->done && !mv.wal)
-		(void)checkpoint(&mv); /* stopped or failed: keep what is done */
+	if (err) {
+		if (mv.done > mj->done && !mv.wal)
+			(void)checkpoint(&mv); /* stopped or failed: keep what is done */
+	} else if (!(err = sink->ops->finish(sink))) {
+		/* A file grown to the filesystem's new end and everything
+		 * flushed (sync is set): then the count. */
+		err = mj_set_done(mj, mv.done);
+	}
 	if (!err) {
 		progress_done(c->prog, total);
 		if (c->o->check && !aborting)
@@ -402,7 +435,7 @@ int run_move(const struct options *o, e2i_stop *stop)
 	struct stat st;
 	char *jpath;
 	errcode_t e;
-	int ok = 0, planned = 0;
+	int ok = 0, planned = 0, lockfd, undone = 0;
 
 	memset(&p, 0, sizeof(p));
 	if (stat(o->device, &st) < 0) {
@@ -411,7 +444,12 @@ int run_move(const struct options *o, e2i_stop *stop)
 	}
 	jpath = journal_path(o, &st);
 	if (!jpath) {
-		msg_err(ENOMEM, _("while opening %s"), o->device);
+		msg_err(errno ? errno : ENOMEM, _("while finding the move journal of %s"), o->device);
+		return 1;
+	}
+	lockfd = lock_device(o);
+	if (lockfd < 0) {
+		free(jpath);
 		return 1;
 	}
 	prog.enabled = o->progress;
@@ -445,8 +483,17 @@ int run_move(const struct options *o, e2i_stop *stop)
 				  o->device, jpath, (unsigned long long)mj->done,
 				  (unsigned long long)(mj->state == MJ_ABORTING ? mj->moved : mj->captured),
 				  mj->state == MJ_ABORTING ? _("moved back") : _("moved"));
+		undone = mj->state == MJ_ABORTING || o->move_abort;
 		ok = finish(&c, mj);
+		/* The move command found an undo to finish: it did, but it did
+		 * not move the filesystem. */
+		if (ok && undone && !o->move_abort) {
+			msg_plain(_("the filesystem of %s was not moved: run the command again to move it"),
+				  o->device);
+			ok = 0;
+		}
 	}
+	close(lockfd);
 	mj_close(mj);
 	free(jpath);
 	if (planned) {

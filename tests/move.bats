@@ -704,3 +704,142 @@ crash_case() {
 	losetup -d "$dev"; sed -i "\|^$dev\$|d" "$BATS_TEST_TMPDIR/loops"
 	[ "$(sha small)" = "$before" ]
 }
+
+# start_killed OPT N NAME: start a slow move (-ra OPT N NAME) and kill it
+# once its journal exists and the disk has changed; skips if it ended first
+start_killed() {
+	local pid k
+	E2I_POWERLOSS_PATHS="$PWD/none" E2I_POWERLOSS_SYNC_USEC=100000 LD_PRELOAD=$POWERLOSS \
+		"$E2IMAGE" -ra "$1" "$2" "$3" 2> /dev/null &
+	pid=$!
+	for k in $(seq 100); do
+		[ -e disk.e2image-move ] && ! cmp -s disk orig && break
+		sleep 0.05
+	done
+	sleep "$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.3f", 0.05 + rand() * 0.7 }')"
+	kill -KILL "$pid" 2> /dev/null || true
+	wait "$pid" || true
+	[ -e disk.e2image-move ] || skip "the move ended before the kill"
+}
+
+@test "move: a move that needs the file to grow leaves it the filesystem's new size (as e2fsprogs)" {
+	cp --sparse=always "$BATS_FILE_TMPDIR/fs4k.img" disk
+	cp disk ref
+	"$E2IMAGE" -ra -O 1048576 disk
+	"$ORACLE" -ra -O 1048576 ref 2> /dev/null
+	[ "$(stat -c %s disk)" -eq $((SIZE[fs4k] + 1048576)) ] || fail "size $(stat -c %s disk)"
+	cmp disk ref
+	fs_at disk 1048576 fs4k
+}
+
+@test "move: the journal is found from the file, not its name: a move stopped through a symlink is resumed under the real name" {
+	local N
+	dist fs4k 7b
+	make_disk fs4k right "$N" disk
+	cp disk orig
+	cp disk ref
+	"$E2IMAGE" -ra -O "$N" ref
+	ln -s disk link
+	start_killed -O "$N" link
+	run "$E2IMAGE" -ra -O "$N" disk
+	[ "$status" -eq 0 ] && [[ "$output" == *"resuming"* ]] || fail "exit $status: $output"
+	[ ! -e disk.e2image-move ]
+	cmp disk ref
+}
+
+# record_at JOURNAL: the offset of the record the newest header names, or
+# nothing when it names none (layout: lib/core/move_journal.h)
+record_at() {
+	python3 - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+best = None
+for at in (0, 4096):
+    h = b[at:at + 512]
+    if len(h) == 512 and h[:8] == b"E2IMOVE1":
+        seq, = struct.unpack_from("<Q", h, 8)
+        if best is None or seq > best[0]:
+            best = (seq, struct.unpack_from("<Q", h, 128)[0], struct.unpack_from("<Q", h, 136)[0])
+if best and best[1]:
+    print(best[2])
+PY
+}
+
+@test "move: a spoiled header copy is covered by its twin; a damaged record is refused with nothing written" {
+	local N before rec i
+	dist fs4k 7b
+	make_disk fs4k right "$N" disk
+	cp disk orig
+	cp disk ref
+	"$E2IMAGE" -ra -O "$N" ref
+	# killed until a kill leaves a piece in flight in the journal
+	for i in $(seq 12); do
+		start_killed -O "$N" disk
+		[ -n "$(record_at disk.e2image-move)" ] && break
+		rm -f disk.e2image-move
+		cp orig disk
+	done
+	[ -e disk.e2image-move ] || skip "no kill left a piece in flight"
+	cp disk disk.kept
+	cp disk.e2image-move journal.kept
+	# one header copy spoiled: resumed, the bytes of an uninterrupted move
+	printf 'XXXX' | dd of=disk.e2image-move bs=1 seek=200 conv=notrunc status=none
+	run "$E2IMAGE" -ra -O "$N" disk
+	[ "$status" -eq 0 ] || fail "one header spoiled: exit $status: $output"
+	cmp disk ref
+	# the record's bytes damaged (when the kill left one): refused, untouched
+	cp disk.kept disk
+	cp journal.kept disk.e2image-move
+	rec=$(record_at disk.e2image-move)
+	if [ -n "$rec" ]; then
+		printf 'XXXX' | dd of=disk.e2image-move bs=1 seek=$((rec + 100)) conv=notrunc status=none
+		before=$(sha disk)
+		run "$E2IMAGE" -ra -O "$N" disk
+		[ "$status" -eq 1 ] && [[ "$output" == *"damaged"* ]] || fail "record: exit $status: $output"
+		[ "$(sha disk)" = "$before" ] || fail "written despite a damaged record"
+		run "$E2IMAGE" -ra -O "$N" --move-abort disk
+		[ "$status" -eq 1 ] || fail "abort with a damaged record: exit $status"
+		[ "$(sha disk)" = "$before" ] || fail "written by the abort despite a damaged record"
+	fi
+	# both header copies spoiled: refused
+	cp journal.kept disk.e2image-move
+	printf 'XXXX' | dd of=disk.e2image-move bs=1 seek=200 conv=notrunc status=none
+	printf 'XXXX' | dd of=disk.e2image-move bs=1 seek=4296 conv=notrunc status=none
+	run "$E2IMAGE" -ra -O "$N" disk
+	[ "$status" -eq 1 ] && [[ "$output" == *"damaged"* ]] || fail "both headers: exit $status: $output"
+}
+
+@test "move: killed while the journal is made, nothing is moved and the next run starts afresh" {
+	local N
+	dist fs4k 1M
+	make_disk fs4k right "$N" disk
+	cp disk orig
+	cp disk ref
+	"$E2IMAGE" -ra -O "$N" ref
+	# a half-made journal under its temporary name
+	head -c 5000 /dev/urandom > disk.e2image-move.new
+	run "$E2IMAGE" -ra -O "$N" disk
+	[ "$status" -eq 0 ] || fail "exit $status: $output"
+	[ ! -e disk.e2image-move.new ] && [ ! -e disk.e2image-move ]
+	cmp disk ref
+}
+
+@test "move: the move command that finds an unfinished undo finishes it and exits 1 (not moved)" {
+	local N
+	dist fs1k 7b
+	make_disk fs1k right "$N" disk
+	cp disk orig
+	start_killed -O "$N" disk
+	# an undo, itself killed
+	E2I_POWERLOSS_PATHS="$PWD/none" E2I_POWERLOSS_SYNC_USEC=100000 LD_PRELOAD=$POWERLOSS \
+		"$E2IMAGE" -ra -O "$N" --move-abort disk 2> /dev/null &
+	pid=$!
+	sleep 0.5
+	kill -KILL "$pid" 2> /dev/null || true
+	wait "$pid" || true
+	[ -e disk.e2image-move ] || skip "the undo ended before the kill"
+	run "$E2IMAGE" -ra -O "$N" disk
+	[ "$status" -eq 1 ] && [[ "$output" == *"was not moved"* ]] || fail "exit $status: $output"
+	[ ! -e disk.e2image-move ]
+	fs_at disk 0 fs1k
+}

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,18 +115,23 @@ static int decode(struct move_journal *j, const unsigned char *b)
 	       j->moved <= j->captured;
 }
 
-/* The next header, in the slot the previous one is not in, on the disk. */
+/* The next header, into one slot, then (once that is on the disk) into
+ * the other: a write torn by a crash spoils one copy, and the other holds
+ * either the previous state (nothing that depends on the new one was done)
+ * or the new one; a copy damaged later is covered by its twin. */
 static errcode_t write_header(struct move_journal *j)
 {
 	unsigned char b[HDR_BYTES];
-	int e;
+	int e, k;
 
 	j->seq++;
 	encode(j, b);
 	put32(b + 508, crc(b, 508));
-	e = pwrite_full(j->fd, b, sizeof(b), (j->seq & 1) * HDR_SLOT, NULL);
-	if (!e && fdatasync(j->fd) < 0)
-		e = errno;
+	for (k = 0, e = 0; k < 2 && !e; k++) {
+		e = pwrite_full(j->fd, b, sizeof(b), ((j->seq + k) & 1) * HDR_SLOT, NULL);
+		if (!e && fdatasync(j->fd) < 0)
+			e = errno;
+	}
 	return e ? fail(j, e, _("while writing")) : 0;
 }
 
@@ -176,6 +182,7 @@ errcode_t mj_create(const char *path, const struct mj_params *p,
 		    struct move_journal **out)
 {
 	struct move_journal *j = alloc(path, err);
+	char *tmp;
 	unsigned char rb[16 * 256];
 	struct bm_cursor c;
 	struct bm_run r;
@@ -189,9 +196,20 @@ errcode_t mj_create(const char *path, const struct mj_params *p,
 		return ENOMEM;
 	j->p = *p;
 	j->state = MJ_MOVING;
-	j->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Written whole under a temporary name, then named: a crash while it
+	 * is made leaves no half journal under the name a resume looks for
+	 * (and nothing was moved yet: the leftover is removed next time). */
+	tmp = malloc(strlen(path) + 5);
+	if (!tmp) {
+		mj_close(j);
+		return e2i_seterr(err, ENOMEM, _("while creating the move journal %s"), path);
+	}
+	sprintf(tmp, "%s.new", path);
+	(void)unlink(tmp);
+	j->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (j->fd < 0) {
 		e = fail(j, errno, _("while creating"));
+		free(tmp);
 		mj_close(j);
 		return e;
 	}
@@ -239,11 +257,17 @@ errcode_t mj_create(const char *path, const struct mj_params *p,
 		e = fail(j, errno, _("while writing"));
 		goto bad;
 	}
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+		e = fail(j, errno, _("while creating"));
+		goto bad;
+	}
 	sync_dir(path);
+	free(tmp);
 	*out = j;
 	return 0;
 bad:
-	(void)unlink(path);
+	(void)unlink(tmp);
+	free(tmp);
 	mj_close(j);
 	return e;
 }
@@ -381,12 +405,19 @@ errcode_t mj_set_record(struct move_journal *j, const struct copy_seg *segs,
 	rc = crc32(rc, data, (uInt)len);
 	if ((e = pwrite_full(j->fd, data, len, off, NULL)))
 		return fail(j, e, _("while writing"));
+	/* On the disk before a header names it: a named record that fails
+	 * its CRC is damage, never a torn write. */
+	if (fdatasync(j->fd) < 0)
+		return fail(j, errno, _("while writing"));
 	j->rec_len = off + len - j->rec_off;
 	j->rec_crc = (uint32_t)rc;
-	/* One sync covers the record and the header naming it: a header
-	 * whose record did not reach the disk fails the record's CRC, and
-	 * then no byte of this piece was written yet (see move_job.c). */
 	return write_header(j);
+}
+
+static errcode_t damaged(struct move_journal *j)
+{
+	return e2i_seterr(j->err, EINVAL, _("the move journal %s is damaged (the bytes of the piece in flight); nothing was written"),
+			  j->path);
 }
 
 errcode_t mj_get_record(struct move_journal *j, struct copy_seg **segs,
@@ -400,20 +431,22 @@ errcode_t mj_get_record(struct move_journal *j, struct copy_seg **segs,
 	*segs = NULL;
 	*data = NULL;
 	*nsegs = 0;
-	if (!j->rec_len || j->rec_len > (256u << 20))
+	if (!j->rec_len)
 		return 0;
+	if (j->rec_len > (256u << 20) || j->rec_len < 8)
+		return damaged(j);
 	buf = malloc(j->rec_len);
 	if (!buf)
 		return fail(j, ENOMEM, _("while reading"));
 	e = pread_full(j->fd, buf, j->rec_len, j->rec_off, &got, NULL);
 	if (e || got != j->rec_len || (uint32_t)crc(buf, j->rec_len) != j->rec_crc) {
-		free(buf);  /* torn: nothing of that piece was written yet */
-		return e ? fail(j, e, _("while reading")) : 0;
+		free(buf);
+		return e ? fail(j, e, _("while reading")) : damaged(j);
 	}
 	n = get64(buf);
 	if (n > (j->rec_len - 8) / 16) {
 		free(buf);
-		return 0;
+		return damaged(j);
 	}
 	*segs = malloc((n ? n : 1) * sizeof(**segs));
 	if (!*segs) {
@@ -429,7 +462,7 @@ errcode_t mj_get_record(struct move_journal *j, struct copy_seg **segs,
 		free(*segs);
 		*segs = NULL;
 		free(buf);
-		return 0;
+		return damaged(j);
 	}
 	*data = malloc(blocks ? blocks * j->p.blocksize : 1);
 	if (!*data) {
