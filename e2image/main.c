@@ -44,8 +44,12 @@ int main(int argc, char **argv)
 	default:
 		break;
 	}
-	if (o.scramble)
-		return not_yet(_("scrambling directory names (-s)"));
+	if (o.scramble && (o.move || o.install)) {
+		msg_plain(_("-s cannot be used with a move or -I: it would scramble the filesystem itself"));
+		return 1;
+	}
+	if (o.scramble && !o.raw)
+		return not_yet(_("scrambling directory names (-s) in this format (only -r for now)"));
 	/* A move stops safely (its journal); an install, once it writes,
 	 * arms the warning itself (signals_warn_first). */
 	stop = signals_install(0);

@@ -33,7 +33,8 @@ static void flush_readahead(struct plan *p)
 /*
  * Metadata is requested as soon as the scan finds it, so the disk reads it
  * while the scan goes on (a cold cache is the common case on a real disk).
- * Extents close together go out as one request.
+ * Extents close together go out as one request. (Every captured extent
+ * passes here: -s notes the directory blocks too.)
  */
 static void early_readahead(void *arg, uint64_t start, uint64_t len,
 			    enum block_class c)
@@ -41,6 +42,8 @@ static void early_readahead(void *arg, uint64_t start, uint64_t len,
 	struct plan *p = arg;
 	uint64_t bytes = len * p->fs->blocksize;
 
+	if (c == BC_DIRECTORY && p->scramble)
+		scrambler_mark(p->scramble, start, len);
 	if (c == BC_DATA || bytes > p->ra_budget)
 		return;
 	p->ra_budget -= bytes;

@@ -14,6 +14,7 @@
 #include "source.h"
 #include "summary.h"
 #include "warn.h"
+#include "scramble.h"
 
 struct plan {
 	const struct options *o;
@@ -31,6 +32,7 @@ struct plan {
 	struct summary sum;
 	struct e2i_warnings warn;  /* damage found in the source */
 	blk64_t backup_sb;  /* -b, or the backup opened for a damaged primary */
+	struct scrambler *scramble;  /* -s: directory blocks noted here */
 };
 
 /* Refusals, mount check, opening the filesystem and the source. Prints its

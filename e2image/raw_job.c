@@ -15,6 +15,7 @@
 struct raw_job {
 	struct plan p;
 	struct sink *sink;
+	struct scrambler scr;
 };
 
 static int open_sink(struct raw_job *j)
@@ -51,6 +52,10 @@ static int copy(struct raw_job *j)
 	co.stop = p->stop;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
+	if (p->scramble) {
+		co.transform = scrambler_apply;
+		co.transform_arg = p->scramble;
+	}
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
 	if (!err)
@@ -80,8 +85,18 @@ static int copy(struct raw_job *j)
 
 static int run(struct raw_job *j, const struct options *o, e2i_stop *stop)
 {
-	if (!plan_open(&j->p, o, stop) || !plan_capture(&j->p) ||
-	    !open_sink(j) || !copy(j))
+	if (!plan_open(&j->p, o, stop))
+		return 0;
+	if (o->scramble) {
+		errcode_t err = scrambler_init(&j->scr, j->p.fs, o->device);
+
+		if (err) {
+			msg_err(err, _("while allocating buffers for %s"), o->device);
+			return 0;
+		}
+		j->p.scramble = &j->scr;
+	}
+	if (!plan_capture(&j->p) || !open_sink(j) || !copy(j))
 		return 0;
 	if (o->check)
 		printf(_("%" PRIu64 " blocks already contained the data to be copied\n"),
@@ -101,6 +116,7 @@ int run_raw(const struct options *o, e2i_stop *stop)
 	if (j.sink)
 		j.sink->ops->destroy(j.sink);
 	ok = plan_status(&j.p, ok);
+	scrambler_free(&j.scr);
 	plan_close(&j.p);
 	return ok;
 }

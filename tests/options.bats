@@ -253,7 +253,7 @@ same_refusal() {
 }
 
 @test "options: --scramble behaves exactly as -s (status, stderr, no output file)" {
-	same_refusal "--raw --scramble $SRC out.img" "-r -s $SRC out.img" "$SRC"
+	same_refusal "--qcow2 --scramble $SRC out.img" "-Q -s $SRC out.img" "$SRC"
 }
 
 @test "options: --install behaves exactly as -I (status, stderr, no output file, target untouched)" {
@@ -299,8 +299,8 @@ not_yet() {
 	[ ! -e out.img ] || fail "$* left out.img behind"
 }
 
-@test "not yet: -s (scramble) exits 1, says not supported yet, writes nothing" {
-	not_yet -r -s "$SRC" out.img
+@test "not yet: -s with -Q exits 1, says not supported yet, writes nothing" {
+	not_yet -Q -s "$SRC" out.img
 }
 
 

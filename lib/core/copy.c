@@ -230,6 +230,9 @@ static errcode_t flush(struct engine *e)
 	for (i = 0; !err && i < s->nsegs; i++)
 		err = fill_seg(e, s, &s->segs[i]);
 	e->read_done += s->used;
+	for (i = 0; !err && e->o->transform && i < s->nsegs; i++)
+		e->o->transform(e->o->transform_arg, s->segs[i].blk, s->segs[i].n,
+				s->buf + s->segs[i].at * e->sink->blocksize);
 	if (!err && e->o->journal)
 		err = journal_hook(e, s, 1);
 	for (i = 0; !err && i < s->nsegs; i++)

@@ -34,6 +34,10 @@ struct copy_opts {
 	 * bytes one after the other in data), and again once it is written.
 	 * A nonzero return is an error (its message set) that stops the copy. */
 	struct copy_journal *journal;
+	/* Called on each piece once read, before it is written (-s); the
+	 * pieces come in the walk's order, each once. */
+	void (*transform)(void *arg, uint64_t blk, uint64_t n, char *buf);
+	void *transform_arg;
 };
 
 struct copy_seg {
