@@ -19,12 +19,6 @@
 #include "raw_job.h"
 #include "signals.h"
 
-static int not_yet(const char *what)
-{
-	msg_plain(_("%s is not supported yet"), what);
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -48,8 +42,6 @@ int main(int argc, char **argv)
 		msg_plain(_("-s cannot be used with a move or -I: it would scramble the filesystem itself"));
 		return 1;
 	}
-	if (o.scramble && !o.raw)
-		return not_yet(_("scrambling directory names (-s) in this format (only -r for now)"));
 	/* A move stops safely (its journal); an install, once it writes,
 	 * arms the warning itself (signals_warn_first). */
 	stop = signals_install(0);

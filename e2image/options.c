@@ -39,7 +39,7 @@ void usage(int to_stdout)
 		"\n"
 		"What to capture:\n"
 		"  -a, --all-data          file data too, not only metadata\n"
-		"  -s, --scramble          replace directory names as e2fsprogs does (-r only)\n"
+		"  -s, --scramble          replace directory names as e2fsprogs does\n"
 		"  -b, --superblock=N      open the filesystem with the backup superblock at\n"
 		"                          block N, and keep it and its descriptors\n"
 		"  -B, --blocksize=N       block size to use with -b (tried in turn if omitted)\n"

@@ -128,6 +128,15 @@ int plan_open(struct plan *p, const struct options *o,
 		msg_err(p->err.code, "%s", p->err.what);
 		return 0;
 	}
+	if (o->scramble) {
+		errcode_t err = scrambler_init(&p->scr, p->fs, o->device);
+
+		if (err) {
+			msg_err(err, _("while allocating buffers for %s"), o->device);
+			return 0;
+		}
+		p->scramble = &p->scr;
+	}
 	init_map(p, &p->blocks);
 	p->ra_budget = tables_cold(p) ? EARLY_READAHEAD_BYTES : 0;
 	p->sum.blocksize = p->fs->blocksize;
@@ -258,6 +267,7 @@ int plan_status(struct plan *p, int ok)
 
 void plan_close(struct plan *p)
 {
+	scrambler_free(&p->scr);
 	warn_destroy(&p->warn);
 	source_close(&p->src);
 	blockmap_free(&p->blocks);

@@ -32,7 +32,8 @@ struct plan {
 	struct summary sum;
 	struct e2i_warnings warn;  /* damage found in the source */
 	blk64_t backup_sb;  /* -b, or the backup opened for a damaged primary */
-	struct scrambler *scramble;  /* -s: directory blocks noted here */
+	struct scrambler scr;
+	struct scrambler *scramble;  /* -s: &scr, directory blocks noted there */
 };
 
 /* Refusals, mount check, opening the filesystem and the source. Prints its

@@ -29,12 +29,24 @@ struct qjob {
 	const char *name;
 };
 
-/* Copies every captured block to s (zero blocks left out), with progress. */
-static errcode_t copy_pass(struct qjob *q, struct sink *s)
+/* -s: names scrambled in the pass whose bytes are written, once each. */
+static void scramble_in(struct plan *p, struct copy_opts *co)
+{
+	if (p->scramble) {
+		co->transform = scrambler_apply;
+		co->transform_arg = p->scramble;
+	}
+}
+
+/* Copies every captured block to s (zero blocks left out), with progress;
+ * final: the bytes go to the image (-s applies). */
+static errcode_t copy_pass(struct qjob *q, struct sink *s, int final)
 {
 	struct plan *p = &q->p;
 	struct copy_opts co = { 0 };
 
+	if (final)
+		scramble_in(p, &co);
 	co.stop = p->stop;
 	co.warn = &p->warn;
 	co.progress = progress_update;
@@ -173,7 +185,7 @@ static errcode_t one_pass(struct qjob *q, unsigned cb)
 	err = append_sink_new(&q->nonzero, p->fs->blocksize, (uint64_t)1 << cb,
 			      q->out, q->name, &p->err, &a);
 	if (!err)
-		err = copy_pass(q, a);
+		err = copy_pass(q, a, 1);
 	if (!err)
 		err = a->ops->finish(a);
 	if (!err && !plan_layout(q, cb, 1))
@@ -201,7 +213,7 @@ static errcode_t two_passes(struct qjob *q, unsigned cb)
 
 	err = probe_sink_new(&q->nonzero, p->fs->blocksize, &p->err, &s);
 	if (!err)
-		err = copy_pass(q, s);
+		err = copy_pass(q, s, 0);
 	if (s)
 		s->ops->destroy(s);
 	s = NULL;
@@ -216,6 +228,7 @@ static errcode_t two_passes(struct qjob *q, unsigned cb)
 				       &p->err, &s);
 	co.stop = p->stop;
 	co.warn = &p->warn;
+	scramble_in(p, &co);
 	if (!err)
 		err = copy_runs(&q->nonzero, &p->src, s, &co, &p->err);
 	if (!err)

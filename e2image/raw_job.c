@@ -15,7 +15,6 @@
 struct raw_job {
 	struct plan p;
 	struct sink *sink;
-	struct scrambler scr;
 };
 
 static int open_sink(struct raw_job *j)
@@ -85,18 +84,8 @@ static int copy(struct raw_job *j)
 
 static int run(struct raw_job *j, const struct options *o, e2i_stop *stop)
 {
-	if (!plan_open(&j->p, o, stop))
-		return 0;
-	if (o->scramble) {
-		errcode_t err = scrambler_init(&j->scr, j->p.fs, o->device);
-
-		if (err) {
-			msg_err(err, _("while allocating buffers for %s"), o->device);
-			return 0;
-		}
-		j->p.scramble = &j->scr;
-	}
-	if (!plan_capture(&j->p) || !open_sink(j) || !copy(j))
+	if (!plan_open(&j->p, o, stop) || !plan_capture(&j->p) ||
+	    !open_sink(j) || !copy(j))
 		return 0;
 	if (o->check)
 		printf(_("%" PRIu64 " blocks already contained the data to be copied\n"),
@@ -116,7 +105,6 @@ int run_raw(const struct options *o, e2i_stop *stop)
 	if (j.sink)
 		j.sink->ops->destroy(j.sink);
 	ok = plan_status(&j.p, ok);
-	scrambler_free(&j.scr);
 	plan_close(&j.p);
 	return ok;
 }

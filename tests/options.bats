@@ -1,7 +1,6 @@
 #!/usr/bin/env bats
 # options.bats -- option parsing: refusals (same message and status as
-# e2fsprogs' e2image where it refuses), GNU long options, --help/--version,
-# and the modes that are not implemented yet.
+# e2fsprogs' e2image where it refuses), GNU long options, --help/--version.
 
 load common
 
@@ -252,10 +251,6 @@ same_refusal() {
 	done
 }
 
-@test "options: --scramble behaves exactly as -s (status, stderr, no output file)" {
-	same_refusal "--qcow2 --scramble $SRC out.img" "-Q -s $SRC out.img" "$SRC"
-}
-
 @test "options: --install behaves exactly as -I (status, stderr, no output file, target untouched)" {
 	cp --sparse=always "$SRC" target.img
 	same_refusal "--install target.img out.img" "-I target.img out.img" target.img
@@ -285,22 +280,3 @@ same_refusal() {
 	[ ! -s out.txt ]
 	[ ! -e out.img ]
 }
-
-# --- modes not implemented yet ---------------------------------------------
-# These pin today's behaviour: exit 1, "not supported yet", no output file.
-# Change them when the modes land.
-
-# not_yet ARGS...: exit 1, "not supported yet" on stderr, no out.img
-not_yet() {
-	rm -f out.img
-	"$E2IMAGE" "$@" > out.txt 2> err.txt && fail "exit 0 for $*"
-	"$E2IMAGE" "$@" > /dev/null 2>&1 || [ $? -eq 1 ] || fail "exit status not 1"
-	grep -q 'not supported yet' err.txt || { cat err.txt >&2; fail "no 'not supported yet' for $*"; }
-	[ ! -e out.img ] || fail "$* left out.img behind"
-}
-
-@test "not yet: -s with -Q exits 1, says not supported yet, writes nothing" {
-	not_yet -Q -s "$SRC" out.img
-}
-
-
