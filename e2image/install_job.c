@@ -336,45 +336,17 @@ fail:
 	return -1;
 }
 
-/* The captured runs the image holds: inside the file (a hole there is a
- * block of zeros the image holds, as -r writes them). */
-static int held_blocks(struct plan *p, struct blockmap *held)
-{
-	struct bm_cursor c;
-	struct bm_run r;
-
-	blockmap_init(held, ext2fs_blocks_count(p->fs->super),
-		      p->fs->super->s_first_data_block, 0);
-	blockmap_cursor(&c, &p->blocks, 0);
-	while (blockmap_next(&c, &r)) {
-		uint64_t end = r.start + r.len;
-
-		if (end > p->src.end_blk)
-			end = p->src.end_blk;
-		if (r.start < end &&
-		    blockmap_add(held, r.start, end - r.start, BC_SUPERBLOCK)) {
-			msg_err(ENOMEM, _("while listing the blocks of %s"), p->o->device);
-			return 0;
-		}
-	}
-	if (blockmap_finish(held)) {
-		msg_err(ENOMEM, _("while listing the blocks of %s"), p->o->device);
-		return 0;
-	}
-	return 1;
-}
-
 static int install_blocks(struct plan *p, const char *target, int is_blockdev)
 {
 	struct sink_params sp = { 0 };
 	struct copy_opts co = { 0 };
-	struct blockmap held;
+	const struct blockmap *held = &p->blocks;
 	struct sink *sink = NULL;
 	errcode_t err;
 	int ok = 0;
 
-	if (!held_blocks(p, &held))
-		goto out;
+	/* The strict capture refused an image whose captured blocks lie past
+	 * its end: every block of the map is the image's (a hole is zeros). */
 	sp.path = target;
 	sp.blocksize = p->fs->blocksize;
 	sp.fs_blocks = ext2fs_blocks_count(p->fs->super);
@@ -390,7 +362,7 @@ static int install_blocks(struct plan *p, const char *target, int is_blockdev)
 	co.warn = NULL; /* an unreadable block of the image stops the install:
 			 * zeros must not go over the target */
 	co.stop = p->stop;
-	err = copy_runs(&held, &p->src, sink, &co, &p->err);
+	err = copy_runs(held, &p->src, sink, &co, &p->err);
 	if (!err)
 		err = sink->ops->finish(sink);
 	if (err) {
@@ -398,17 +370,16 @@ static int install_blocks(struct plan *p, const char *target, int is_blockdev)
 		msg_err(err, "%s", p->err.what);
 		msg_plain(_("%s is partly installed: %llu of %llu blocks were written"),
 			  target, (unsigned long long)sink->written,
-			  (unsigned long long)held.captured);
+			  (unsigned long long)held->captured);
 		goto out;
 	}
 	if (p->o->verbose)
 		msg_plain(_("installed %llu blocks from %s onto %s"),
-			  (unsigned long long)held.captured, p->o->device, target);
+			  (unsigned long long)held->captured, p->o->device, target);
 	ok = 1;
 out:
 	if (sink)
 		sink->ops->destroy(sink);
-	blockmap_free(&held);
 	return ok;
 }
 

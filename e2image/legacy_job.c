@@ -33,7 +33,6 @@
 #include "messages.h"
 #include "nls.h"
 #include "plan.h"
-#include "zero.h"
 
 /* Byte offsets in struct ext2_image_hdr (lib/ext2fs/e2image.h), all
  * fields little-endian. */
@@ -88,12 +87,13 @@ static void put32(char *h, unsigned off, uint32_t v)
 	memcpy(h + off, &v, 4);
 }
 
-/* Reports a problem; 1 when it stops the run (--strict), and then it is
- * said as the reason (warn() leaves that to the caller). */
-static int lwarn(struct legacy_job *j, enum warn_kind k, uint64_t n,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int lwarn(struct legacy_job *j, enum warn_kind k, uint64_t n,
-		 const char *fmt, ...)
+/* Reports a problem; in strict mode it stops the run: then it is the
+ * run's error (code, and the same words), which write_all prints. */
+static errcode_t problem(struct legacy_job *j, enum warn_kind k, uint64_t n,
+			 errcode_t code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static errcode_t problem(struct legacy_job *j, enum warn_kind k, uint64_t n,
+			 errcode_t code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -103,8 +103,7 @@ static int lwarn(struct legacy_job *j, enum warn_kind k, uint64_t n,
 	va_end(ap);
 	if (!warn_n(&j->p.warn, k, n, 1, "%s", msg))
 		return 0;
-	msg_plain("%s", msg);
-	return 1;
+	return e2i_seterr(&j->p.err, code, "%s", msg);
 }
 
 /* The header block. The offsets are 32-bit in the format: as e2fsprogs
@@ -136,35 +135,6 @@ static void make_header(struct legacy_job *j, char *h)
 	put32(h, H_OFF_INODEMAP, (uint32_t)(j->l.inodemap * bs));
 }
 
-static errcode_t put(struct legacy_job *j, uint64_t blk, uint64_t n,
-		     const char *data)
-{
-	return j->sink->ops->write(j->sink, blk, n, data);
-}
-
-/* Writes n blocks at blk, leaving zero blocks out where holes read as
- * zeros (as e2fsprogs seeks over them). */
-static errcode_t put_sparse(struct legacy_job *j, uint64_t blk, uint64_t n,
-			    const char *data)
-{
-	unsigned bs = j->p.fs->blocksize;
-	uint64_t i = 0, start;
-	errcode_t err;
-
-	if (!j->sink->holes_read_zero)
-		return put(j, blk, n, data);
-	while (i < n) {
-		while (i < n && is_zero(data + i * bs, bs))
-			i++;
-		for (start = i; i < n && !is_zero(data + i * bs, bs); i++)
-			;
-		if (i > start && (err = put(j, blk + start, i - start,
-					    data + start * bs)))
-			return err;
-	}
-	return 0;
-}
-
 static errcode_t write_super(struct legacy_job *j)
 {
 	ext2_filsys fs = j->p.fs;
@@ -175,23 +145,22 @@ static errcode_t write_super(struct legacy_job *j)
 	make_header(j, b);
 	memset(b + bs, 0, bs);
 	memcpy(b + bs, fs->super, SUPERBLOCK_SIZE);
-	err = put(j, 0, 2, b);
+	err = j->sink->ops->write(j->sink, 0, 2, b);
 	if (!err)
-		err = put(j, j->l.super + 1, fs->desc_blocks,
-			  (const char *)fs->group_desc);
+		err = j->sink->ops->write(j->sink, j->l.super + 1, fs->desc_blocks,
+					  fs->group_desc);
 	return err;
 }
 
 /* Reads n inode table blocks at blk into buf; what cannot be read is
  * zero-filled and reported (blocks past the source's end were reported for
- * the whole group). Returns nonzero to stop (strict, signal). */
-static int read_itable(struct legacy_job *j, dgrp_t g, blk64_t blk,
-		       uint64_t n, char *buf)
+ * the whole group). */
+static errcode_t read_itable(struct legacy_job *j, blk64_t blk, uint64_t n,
+			     char *buf)
 {
 	struct plan *p = &j->p;
 	unsigned bs = p->fs->blocksize;
-	uint64_t i, have = n;
-	errcode_t err;
+	uint64_t have = n;
 
 	if (blk + n > p->src.end_blk) {
 		have = blk < p->src.end_blk ? p->src.end_blk - blk : 0;
@@ -204,112 +173,94 @@ static int read_itable(struct legacy_job *j, dgrp_t g, blk64_t blk,
 	}
 	if (!have || !source_try_read(&p->src, blk, have, buf))
 		return 0;
-	for (i = 0; i < have; i++) {
-		err = source_try_read(&p->src, blk + i, 1, buf + i * bs);
-		if (!err)
-			continue;
-		if (err == EINTR && stopped(p->stop))
-			return 1;
-		if (lwarn(j, WARN_BLOCK, 1,
-			  _("group %u: block %llu of its inode table: %s while reading %s; zero-filled in the image"),
-			  g, (unsigned long long)(blk + i), error_message(err),
-			  p->o->device))
-			return 1;
-		if (err != EXT2_ET_SHORT_READ)
-			memset(buf + i * bs, 0, bs);
-	}
-	return 0;
+	return source_salvage(&p->src, blk, have, buf, NULL, 0, &p->warn, &p->err);
 }
 
-static errcode_t write_itables(struct legacy_job *j, int *stop)
+/* Whether group g's inode table lies inside the filesystem. */
+static int itable_inside(ext2_filsys fs, blk64_t loc)
+{
+	uint64_t per = fs->inode_blocks_per_group;
+
+	return loc && loc >= fs->super->s_first_data_block &&
+	       loc + per > loc && loc + per - 1 < ext2fs_blocks_count(fs->super);
+}
+
+static errcode_t write_itables(struct legacy_job *j)
 {
 	ext2_filsys fs = j->p.fs;
-	uint64_t per = fs->inode_blocks_per_group, done, n;
+	uint64_t per = fs->inode_blocks_per_group, end = j->p.src.end_blk, done, n;
 	blk64_t loc;
 	dgrp_t g;
 	errcode_t err;
 
 	for (g = 0; g < fs->group_desc_count; g++) {
 		uint64_t at = j->l.itable + (uint64_t)g * per;
+		int inside;
 
 		if (stopped(j->p.stop))
 			return e2i_seterr(&j->p.err, EINTR,
 					  _("while copying the inode tables of %s"),
 					  j->p.o->device);
 		loc = ext2fs_inode_table_loc(fs, g);
-		if (!loc || loc < fs->super->s_first_data_block ||
-		    loc + per - 1 >= ext2fs_blocks_count(fs->super) ||
-		    loc + per < loc) {
-			if (lwarn(j, WARN_GROUP, 1,
-				  _("group %u: inode table at block %llu lies outside the filesystem; left as zeros in the image"),
-				  g, (unsigned long long)loc)) {
-				*stop = 1;
-				return 0;
-			}
-			if (!j->sink->holes_read_zero) {
-				memset(j->buf, 0, j->buf_blocks * fs->blocksize);
-				for (done = 0; done < per; done += n) {
-					n = per - done < j->buf_blocks ? per - done : j->buf_blocks;
-					if ((err = put(j, at + done, n, j->buf)))
-						return err;
-				}
-			}
-			continue;
-		}
-		if (loc + per > j->p.src.end_blk &&
-		    lwarn(j, WARN_BLOCK, loc + per - (loc > j->p.src.end_blk ? loc : j->p.src.end_blk),
-			  _("group %u: inode table blocks %llu to %llu lie past the end of %s; zero-filled in the image"),
-			  g, (unsigned long long)(loc > j->p.src.end_blk ? loc : j->p.src.end_blk),
-			  (unsigned long long)(loc + per - 1), j->p.o->device)) {
-			*stop = 1;
-			return 0;
-		}
+		inside = itable_inside(fs, loc);
+		if (!inside &&
+		    (err = problem(j, WARN_GROUP, 1, EXT2_ET_GDESC_BAD_INODE_TABLE,
+				   _("group %u: inode table at block %llu lies outside the filesystem; left as zeros in the image"),
+				   g, (unsigned long long)loc)))
+			return err;
+		if (inside && loc + per > end &&
+		    (err = problem(j, WARN_BLOCK, loc + per - (loc > end ? loc : end),
+				   EXT2_ET_SHORT_READ,
+				   _("group %u: inode table blocks %llu to %llu lie past the end of %s; zero-filled in the image"),
+				   g, (unsigned long long)(loc > end ? loc : end),
+				   (unsigned long long)(loc + per - 1), j->p.o->device)))
+			return err;
 		for (done = 0; done < per; done += n) {
 			n = per - done < j->buf_blocks ? per - done : j->buf_blocks;
-			if (read_itable(j, g, loc + done, n, j->buf)) {
-				*stop = 1;
-				return 0;
-			}
-			if ((err = put_sparse(j, at + done, n, j->buf)))
+			if (!inside)
+				memset(j->buf, 0, n * fs->blocksize);
+			else if ((err = read_itable(j, loc + done, n, j->buf)))
+				return err;
+			if ((err = sink_write_sparse(j->sink, at + done, n, j->buf)))
 				return err;
 		}
 	}
 	return 0;
 }
 
-/* One bitmap region: bytes of the bitmap from its first bit, a block at a
- * time, zero-padded; a bitmap that could not be read is left zero. */
+/* One bitmap region: bytes of the bitmap from its first bit, a buffer at a
+ * time, zero-padded to a block; a bitmap that could not be read is left
+ * zero. */
 static errcode_t write_bitmap(struct legacy_job *j, ext2fs_generic_bitmap bm,
 			      uint64_t first, uint64_t bytes, uint64_t at)
 {
 	unsigned bs = j->p.fs->blocksize;
-	uint64_t off, n;
+	uint64_t chunk = j->buf_blocks * bs, off, n, blocks;
 	errcode_t err;
 
-	for (off = 0; off < bytes; off += n, at++) {
-		n = bytes - off < bs ? bytes - off : bs;
-		memset(j->buf, 0, bs);
+	for (off = 0; off < bytes; off += n, at += blocks) {
+		n = bytes - off < chunk ? bytes - off : chunk;
+		blocks = (n + bs - 1) / bs;
+		memset(j->buf, 0, blocks * bs);
 		if (bm && (err = ext2fs_get_generic_bmap_range(bm, first + off * 8,
 							       (unsigned)(n * 8), j->buf)))
 			return e2i_seterr(&j->p.err, err, _("while copying a bitmap of %s"),
 					  j->p.o->device);
-		if ((err = put_sparse(j, at, 1, j->buf)))
+		if ((err = sink_write_sparse(j->sink, at, blocks, j->buf)))
 			return err;
 	}
 	return 0;
 }
 
-static errcode_t write_bitmaps(struct legacy_job *j, int *stop)
+static errcode_t write_bitmaps(struct legacy_job *j)
 {
 	ext2_filsys fs = j->p.fs;
 	errcode_t err = ext2fs_read_bitmaps(fs);
 
-	if (err && lwarn(j, WARN_OTHER, 1,
-			 _("%s while reading the bitmaps of %s; they are left as zeros in the image"),
-			 error_message(err), j->p.o->device)) {
-		*stop = 1;
-		return 0;
-	}
+	if (err && (err = problem(j, WARN_OTHER, 1, err,
+				  _("%s while reading the bitmaps of %s; they are left as zeros in the image"),
+				  error_message(err), j->p.o->device)))
+		return err;
 	err = write_bitmap(j, (ext2fs_generic_bitmap)fs->block_map,
 			   fs->super->s_first_data_block, j->l.bmap_bytes,
 			   j->l.blockmap);
@@ -319,42 +270,22 @@ static errcode_t write_bitmaps(struct legacy_job *j, int *stop)
 	return err;
 }
 
-static int open_sink(struct legacy_job *j)
-{
-	const struct options *o = j->p.o;
-	struct sink_params sp = { 0 };
-	errcode_t err;
-
-	sp.path = o->image;
-	sp.blocksize = j->p.fs->blocksize;
-	sp.fs_blocks = j->l.end;
-	sp.err = &j->p.err;
-	sp.sync = o->sync;
-	sp.stop = j->p.stop;
-	err = sink_open(&sp, &j->sink);
-	if (err)
-		msg_err(err, "%s", j->p.err.what);
-	return !err;
-}
-
 static int write_all(struct legacy_job *j)
 {
 	const struct options *o = j->p.o;
-	int stop = 0;
 	errcode_t err;
 
 	err = write_super(j);
 	if (!err)
-		err = write_itables(j, &stop);
-	if (!err && !stop)
-		err = write_bitmaps(j, &stop);
-	if (!err && !stop)
+		err = write_itables(j);
+	if (!err)
+		err = write_bitmaps(j);
+	if (!err)
 		err = j->sink->ops->finish(j->sink);
-	if (!err && !stop)
+	if (!err)
 		return 1;
 	j->sink->ops->abort(j->sink);
-	if (err)
-		msg_err(err, "%s", j->p.err.what);
+	msg_err(err, "%s", j->p.err.what);
 	if (j->p.kind == SINK_NEW_FILE)
 		msg_plain(_("no image was written to %s"), o->image);
 	else
@@ -384,7 +315,7 @@ static int run(struct legacy_job *j, const struct options *o, e2i_stop *stop)
 		msg_err(ENOMEM, _("while allocating buffers for %s"), o->device);
 		return 0;
 	}
-	return open_sink(j) && write_all(j);
+	return plan_open_sink(&j->p, bs, j->l.end, &j->sink) && write_all(j);
 }
 
 int run_legacy(const struct options *o, e2i_stop *stop)

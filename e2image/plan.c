@@ -143,6 +143,45 @@ int plan_open(struct plan *p, const struct options *o,
 	return 1;
 }
 
+void sink_params_for(const struct options *o, unsigned blocksize,
+		     uint64_t blocks, struct e2i_error *err, e2i_stop *stop,
+		     struct sink_params *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->path = o->image;
+	sp->blocksize = blocksize;
+	sp->fs_blocks = blocks;
+	sp->dest_offset = o->dest_offset;
+	sp->compare = o->check;
+	sp->dry_run = o->dry_run;
+	sp->move = o->move;
+	sp->err = err;
+	sp->sync = o->sync;
+	sp->stop = stop;
+}
+
+int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
+		   struct sink **out)
+{
+	const struct options *o = p->o;
+	struct sink_params sp;
+	errcode_t err;
+
+	sink_params_for(o, blocksize, blocks, &p->err, p->stop, &sp);
+	err = sink_open(&sp, out);
+	if (err)
+		msg_err(err, "%s", p->err.what);
+	return !err;
+}
+
+void plan_scramble_copy(const struct plan *p, struct copy_opts *co)
+{
+	if (p->scramble) {
+		co->transform = scrambler_apply;
+		co->transform_arg = p->scramble;
+	}
+}
+
 static int capture_failed(struct plan *p, const struct capture *c,
 			  errcode_t err)
 {

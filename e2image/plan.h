@@ -8,6 +8,7 @@
 #include "stop.h"
 #include "blockmap.h"
 #include "capture.h"
+#include "copy.h"
 #include "options.h"
 #include "progress.h"
 #include "sink.h"
@@ -40,6 +41,17 @@ struct plan {
  * own messages; returns 1 on success. */
 int plan_open(struct plan *p, const struct options *o,
 	      e2i_stop *stop);
+/* The sink parameters the options give for their output, in units of
+ * blocksize bytes, blocks of them. */
+void sink_params_for(const struct options *o, unsigned blocksize,
+		     uint64_t blocks, struct e2i_error *err, e2i_stop *stop,
+		     struct sink_params *sp);
+/* Opens the output the options name, with their sink options, in units of
+ * blocksize bytes, blocks of them; prints its own message on failure. */
+int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
+		   struct sink **out);
+/* -s: scrambles directory names in a copy whose bytes go to the image. */
+void plan_scramble_copy(const struct plan *p, struct copy_opts *co);
 /* Finds the blocks. */
 int plan_capture(struct plan *p);
 /* Total blocks marked, as e2fsprogs counts them (its progress total). */

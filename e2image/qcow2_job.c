@@ -29,15 +29,6 @@ struct qjob {
 	const char *name;
 };
 
-/* -s: names scrambled in the pass whose bytes are written, once each. */
-static void scramble_in(struct plan *p, struct copy_opts *co)
-{
-	if (p->scramble) {
-		co->transform = scrambler_apply;
-		co->transform_arg = p->scramble;
-	}
-}
-
 /* Copies every captured block to s (zero blocks left out), with progress;
  * final: the bytes go to the image (-s applies). */
 static errcode_t copy_pass(struct qjob *q, struct sink *s, int final)
@@ -45,8 +36,8 @@ static errcode_t copy_pass(struct qjob *q, struct sink *s, int final)
 	struct plan *p = &q->p;
 	struct copy_opts co = { 0 };
 
-	if (final)
-		scramble_in(p, &co);
+	if (final)  /* -s: names scrambled once, where they are written */
+		plan_scramble_copy(p, &co);
 	co.stop = p->stop;
 	co.warn = &p->warn;
 	co.progress = progress_update;
@@ -155,20 +146,7 @@ static errcode_t write_metadata(struct qjob *q)
 
 static int open_out(struct qjob *q, unsigned cb, uint64_t clusters)
 {
-	const struct options *o = q->p.o;
-	struct sink_params sp = { 0 };
-	errcode_t err;
-
-	sp.path = o->image;
-	sp.blocksize = (unsigned)1 << cb;
-	sp.fs_blocks = clusters;
-	sp.err = &q->p.err;
-	sp.sync = o->sync;
-	sp.stop = q->p.stop;
-	err = sink_open(&sp, &q->out);
-	if (err)
-		msg_err(err, "%s", q->p.err.what);
-	return !err;
+	return plan_open_sink(&q->p, (unsigned)1 << cb, clusters, &q->out);
 }
 
 /*
@@ -228,7 +206,7 @@ static errcode_t two_passes(struct qjob *q, unsigned cb)
 				       &p->err, &s);
 	co.stop = p->stop;
 	co.warn = &p->warn;
-	scramble_in(p, &co);
+	plan_scramble_copy(p, &co);
 	if (!err)
 		err = copy_runs(&q->nonzero, &p->src, s, &co, &p->err);
 	if (!err)

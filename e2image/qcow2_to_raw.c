@@ -18,6 +18,7 @@
 #include "messages.h"
 #include "progress.h"
 #include "qcow2/reader.h"
+#include "plan.h"
 #include "qcow2_to_raw.h"
 #include "same_file.h"
 #include "sink.h"
@@ -55,30 +56,6 @@ int input_is_qcow2(const char *path)
 	return n == (ssize_t)sizeof(magic) && qcow2_probe(magic, sizeof(magic));
 }
 
-/* Writes [blk, blk+n); zero blocks are left out where holes read as zeros. */
-static errcode_t put(struct q2r *q, uint64_t blk, uint64_t n, const char *buf)
-{
-	struct sink *s = q->sink;
-	uint64_t i, start;
-
-	if (!s->holes_read_zero)
-		return s->ops->write(s, blk, n, buf);
-	for (i = 0; i < n; ) {
-		while (i < n && is_zero(buf + i * q->bs, q->bs))
-			i++;
-		start = i;
-		while (i < n && !is_zero(buf + i * q->bs, q->bs))
-			i++;
-		if (i > start) {
-			errcode_t err = s->ops->write(s, blk + start, i - start,
-						      buf + start * q->bs);
-			if (err)
-				return err;
-		}
-	}
-	return 0;
-}
-
 static const char *shown(const char *path)
 {
 	return strcmp(path, "-") ? path : "stdout";
@@ -108,7 +85,7 @@ static int deliver(void *arg, uint64_t guest, const void *data, size_t len)
 {
 	struct q2r *q = arg;
 
-	if (fill_to(q, guest / q->bs) || put(q, guest / q->bs, len / q->bs, data))
+	if (fill_to(q, guest / q->bs) || sink_write_sparse(q->sink, guest / q->bs, len / q->bs, data))
 		return 1;
 	if (q->fill)
 		q->next = (guest + len) / q->bs;
@@ -129,15 +106,7 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 
 	q->cs = qcow2_reader_cluster_size(r);
 	q->bs = size % q->cs ? 512 : q->cs;
-	sp.path = o->image;
-	sp.blocksize = q->bs;
-	sp.fs_blocks = size / q->bs;
-	sp.dest_offset = o->dest_offset;
-	sp.compare = o->check;
-	sp.dry_run = o->dry_run;
-	sp.err = &q->err;
-	sp.sync = o->sync;
-	sp.stop = q->stop;
+	sink_params_for(o, q->bs, size / q->bs, &q->err, q->stop, &sp);
 	/* A file holds old bytes up to its old end only: past it, what is
 	 * not written reads as zeros (see fill_to). */
 	q->fill_end = UINT64_MAX;

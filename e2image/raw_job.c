@@ -19,24 +19,8 @@ struct raw_job {
 
 static int open_sink(struct raw_job *j)
 {
-	const struct options *o = j->p.o;
-	struct sink_params sp = { 0 };
-	errcode_t err;
-
-	sp.path = o->image;
-	sp.blocksize = j->p.fs->blocksize;
-	sp.fs_blocks = ext2fs_blocks_count(j->p.fs->super);
-	sp.dest_offset = o->dest_offset;
-	sp.compare = o->check;
-	sp.dry_run = o->dry_run;
-	sp.move = o->move;
-	sp.err = &j->p.err;
-	sp.sync = o->sync;
-	sp.stop = j->p.stop;
-	err = sink_open(&sp, &j->sink);
-	if (err)
-		msg_err(err, "%s", j->p.err.what);
-	return !err;
+	return plan_open_sink(&j->p, j->p.fs->blocksize,
+			      ext2fs_blocks_count(j->p.fs->super), &j->sink);
 }
 
 static int copy(struct raw_job *j)
@@ -51,10 +35,7 @@ static int copy(struct raw_job *j)
 	co.stop = p->stop;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
-	if (p->scramble) {
-		co.transform = scrambler_apply;
-		co.transform_arg = p->scramble;
-	}
+	plan_scramble_copy(p, &co);
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
 	if (!err)

@@ -98,41 +98,6 @@ static void readahead(struct engine *e)
 		source_willneed(e->src, start, end - start);
 }
 
-/*
- * A read failed somewhere in a segment: read its blocks one by one, and
- * zero-fill those the source cannot give, as e2fsprogs does, reporting each.
- * A failing disk costs the blocks it cannot read, not the image.
- */
-static errcode_t read_each(struct engine *e, uint64_t blk, uint64_t n,
-			   char *buf, unsigned char *kind)
-{
-	size_t bs = e->sink->blocksize;
-	uint64_t i;
-	errcode_t err;
-
-	for (i = 0; i < n; i++) {
-		if (kind[i] == B_GAP)
-			continue;
-		err = source_try_read(e->src, blk + i, 1, buf + i * bs);
-		if (!err)
-			continue;
-		if (err == EINTR && stopped(e->o->stop))
-			return e2i_seterr(e->err, err, _("while reading %s"),
-					  e->src->path);
-		if (!e->o->warn ||
-		    warn(e->o->warn, WARN_BLOCK, 1,
-			 _("block %llu: %s while reading %s; zero-filled in the image"),
-			 (unsigned long long)(blk + i), error_message(err),
-			 e->src->path))
-			return e2i_seterr(e->err, err, _("while reading block %llu of %s"),
-					  (unsigned long long)(blk + i), e->src->path);
-		/* A short read keeps what it got, as e2fsprogs does. */
-		if (err != EXT2_ET_SHORT_READ)
-			memset(buf + i * bs, 0, bs);
-	}
-	return 0;
-}
-
 /* Reads one segment into its slot and classifies its blocks. */
 static errcode_t fill_seg(struct engine *e, struct slot *s, struct seg *g)
 {
@@ -158,7 +123,8 @@ static errcode_t fill_seg(struct engine *e, struct slot *s, struct seg *g)
 		if (err == EINTR && stopped(e->o->stop))
 			return e2i_seterr(e->err, err, _("while reading %s"),
 					  e->src->path);
-		err = read_each(e, g->blk, n, buf, kind);
+		err = source_salvage(e->src, g->blk, n, buf, kind, B_GAP,
+				     e->o->warn, e->err);
 		if (err)
 			return err;
 	}
@@ -208,10 +174,11 @@ static errcode_t journal_hook(struct engine *e, struct slot *s, int before)
 	struct copy_journal *j = e->o->journal;
 	size_t i;
 
+	if (!before)  /* the pieces were listed before the write */
+		return j->after_write(j, e->jsegs, s->nsegs);
 	for (i = 0; i < s->nsegs; i++)
 		e->jsegs[i] = (struct copy_seg){ s->segs[i].blk, s->segs[i].n };
-	return before ? j->before_write(j, e->jsegs, s->nsegs, s->buf) :
-			j->after_write(j, e->jsegs, s->nsegs);
+	return j->before_write(j, e->jsegs, s->nsegs, s->buf);
 }
 
 /* Reads the packed slot, writes it, and empties it. */

@@ -67,6 +67,10 @@ struct sink_params {
 errcode_t sink_kind_for(const struct sink_params *p, enum sink_kind *kind,
 			int *is_blockdev);
 errcode_t sink_open(const struct sink_params *p, struct sink **out);
+/* Writes blocks [blk, blk + n) of buf, leaving zero blocks out where the
+ * output's holes read as zeros. */
+errcode_t sink_write_sparse(struct sink *s, uint64_t blk, uint64_t n,
+			    const void *buf);
 
 /* Constructors, one per kind (sink_open picks). */
 errcode_t sink_file_new(const struct sink_params *p, struct sink **out);

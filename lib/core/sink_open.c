@@ -1,9 +1,11 @@
-/* Chooses the sink for an output path, from what the path leads to now. */
+/* Chooses the sink for an output path, from what the path leads to now;
+ * and the sparse write every job uses. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "sink.h"
 #include "out_path.h"
+#include "zero.h"
 #include "nls.h"
 
 errcode_t sink_kind_for(const struct sink_params *p, enum sink_kind *kind,
@@ -59,4 +61,26 @@ errcode_t sink_open(const struct sink_params *p, struct sink **out)
 	default:
 		return sink_stream(p, out);
 	}
+}
+
+errcode_t sink_write_sparse(struct sink *s, uint64_t blk, uint64_t n,
+			    const void *buf)
+{
+	const char *b = buf;
+	uint64_t i = 0, start;
+	errcode_t err;
+
+	if (!s->holes_read_zero)
+		return s->ops->write(s, blk, n, buf);
+	while (i < n) {
+		while (i < n && is_zero(b + i * s->blocksize, s->blocksize))
+			i++;
+		for (start = i; i < n && !is_zero(b + i * s->blocksize, s->blocksize); i++)
+			;
+		if (i > start &&
+		    (err = s->ops->write(s, blk + start, i - start,
+					 b + start * s->blocksize)))
+			return err;
+	}
+	return 0;
 }

@@ -30,6 +30,14 @@ errcode_t source_open(struct source *s, const char *path, uint64_t offset,
  * the source) leaves the bytes it got, the rest of buf zeroed, and returns
  * EXT2_ET_SHORT_READ. */
 errcode_t source_try_read(struct source *s, uint64_t blk, uint64_t n, void *buf);
+/* After a failed read of [blk, blk + n) into buf: each block read alone,
+ * those that cannot be read zero-filled and reported to w (NULL, or w in
+ * strict mode: the first is an error, set in err). Blocks whose kind[i] is
+ * skip_kind (kind may be NULL) are left as they are. */
+struct e2i_warnings;
+errcode_t source_salvage(struct source *s, uint64_t blk, uint64_t n, void *buf,
+			 const unsigned char *kind, int skip_kind,
+			 struct e2i_warnings *w, struct e2i_error *err);
 /* True when blocks [blk, blk + n) read as zeros without being read: a hole
  * of a sparse source file, or past the source's end. */
 int source_is_hole(struct source *s, uint64_t blk, uint64_t n);
