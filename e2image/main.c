@@ -53,7 +53,10 @@ int main(int argc, char **argv)
 		rc = run_qcow2(&o, stop);
 	else if (!o.raw)
 		rc = run_legacy(&o, stop);
-	else if (input_is_qcow2(o.device))
+	else if (input_is_qcow2(o.device) && o.anonymize) {
+		msg_plain(_("--anonymize takes a filesystem, not a QCOW2 image: %s"), o.device);
+		rc = 1;
+	} else if (input_is_qcow2(o.device))
 		rc = run_qcow2_to_raw(&o, stop);
 	else
 		rc = run_raw(&o, stop);

@@ -40,6 +40,11 @@ void usage(int to_stdout)
 		"What to capture:\n"
 		"  -a, --all-data          file data too, not only metadata\n"
 		"  -s, --scramble          replace directory names as e2fsprogs does\n"
+		"      --anonymize         replace every name and private byte (names,\n"
+		"                          symlink targets, xattrs, inline data, label,\n"
+		"                          journal), keeping the filesystem valid; with -r\n"
+		"                          or -Q; a report of what was not scrubbed follows\n"
+		"      --anonymize-map=FILE  write the old and new names to FILE (mode 0600)\n"
 		"  -b, --superblock=N      open the filesystem with the backup superblock at\n"
 		"                          block N, and keep it and its descriptors\n"
 		"  -B, --blocksize=N       block size to use with -b (tried in turn if omitted)\n"
@@ -121,13 +126,16 @@ static int bad_number(const char *what, const char *arg)
 }
 
 enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC,
-       OPT_SYNC, OPT_MOVE_JOURNAL, OPT_MOVE_ABORT };
+       OPT_SYNC, OPT_MOVE_JOURNAL, OPT_MOVE_ABORT, OPT_ANONYMIZE,
+       OPT_ANONYMIZE_MAP };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
 	{ "qcow2", no_argument, NULL, 'Q' },
 	{ "install", no_argument, NULL, 'I' },
 	{ "scramble", no_argument, NULL, 's' },
+	{ "anonymize", optional_argument, NULL, OPT_ANONYMIZE },
+	{ "anonymize-map", required_argument, NULL, OPT_ANONYMIZE_MAP },
 	{ "all-data", no_argument, NULL, 'a' },
 	{ "force", no_argument, NULL, 'f' },
 	{ "dry-run", no_argument, NULL, 'n' },
@@ -205,6 +213,15 @@ static enum parse_result check(struct options *o)
 		msg_plain(_("--cluster-size and --qcow2-version only apply to QCOW2 images (-Q)"));
 		return PARSE_FAIL;
 	}
+	if (o->anonymize_map && !o->anonymize) {
+		msg_plain(_("--anonymize-map applies with --anonymize only"));
+		return PARSE_FAIL;
+	}
+	if (o->anonymize && (!typed || o->scramble || o->all_data || o->move ||
+			     o->install)) {
+		msg_plain(_("--anonymize works with -r or -Q, and not with -s, -a, a move or -I"));
+		return PARSE_FAIL;
+	}
 	if (!o->qcow2_version)
 		o->qcow2_version = 2;
 	return PARSE_OK;
@@ -257,6 +274,17 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 		case 'O':
 			if (parse_u64(optarg, &o->dest_offset))
 				return bad_number(_("destination offset"), optarg);
+			break;
+		case OPT_ANONYMIZE:
+			if (optarg) {
+				msg_plain(_("--anonymize=%s: not supported yet (the UUID is kept)"),
+					  optarg);
+				return PARSE_FAIL;
+			}
+			o->anonymize = 1;
+			break;
+		case OPT_ANONYMIZE_MAP:
+			o->anonymize_map = optarg;
 			break;
 		case OPT_STRICT:
 			o->strict = 1;

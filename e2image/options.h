@@ -9,6 +9,8 @@ struct options {
 	int qcow2;        /* -Q */
 	int install;      /* -I */
 	int scramble;     /* -s */
+	int anonymize;    /* --anonymize */
+	const char *anonymize_map; /* --anonymize-map=FILE */
 	int all_data;     /* -a */
 	int force;        /* -f */
 	int dry_run;      /* -n */

@@ -3,6 +3,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "messages.h"
 #include "nls.h"
 #include "open_fs.h"
@@ -86,6 +89,37 @@ static int tables_cold(struct plan *p)
 	return !buf || k < 0 || cached * 10 < probed * 9;
 }
 
+/* The map file holds every old name: created for its owner only, never
+ * through a symlink, never over the source or the image. */
+static int open_anonymizer(struct plan *p)
+{
+	const struct options *o = p->o;
+	errcode_t err = anon_init(&p->anonymizer, p->fs, o->device);
+	int fd;
+
+	if (err) {
+		msg_err(err, _("while allocating buffers for %s"), o->device);
+		return 0;
+	}
+	p->anon = &p->anonymizer;
+	if (!o->anonymize_map)
+		return 1;
+	if (same_storage(o->anonymize_map, o->device) ||
+	    same_storage(o->anonymize_map, o->image)) {
+		msg_plain(_("--anonymize-map %s is the source or the image"), o->anonymize_map);
+		return 0;
+	}
+	fd = open(o->anonymize_map, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0 || !(p->anon->map = fdopen(fd, "w"))) {
+		msg_err(errno, _("while creating %s"), o->anonymize_map);
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	return 1;
+}
+
 static void init_map(struct plan *p, struct blockmap *m)
 {
 	blockmap_init(m, ext2fs_blocks_count(p->fs->super),
@@ -137,6 +171,8 @@ int plan_open(struct plan *p, const struct options *o,
 		}
 		p->scramble = &p->scr;
 	}
+	if (o->anonymize && !open_anonymizer(p))
+		return 0;
 	init_map(p, &p->blocks);
 	p->ra_budget = tables_cold(p) ? EARLY_READAHEAD_BYTES : 0;
 	p->sum.blocksize = p->fs->blocksize;
@@ -174,11 +210,14 @@ int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
 	return !err;
 }
 
-void plan_scramble_copy(const struct plan *p, struct copy_opts *co)
+void plan_transform_copy(const struct plan *p, struct copy_opts *co)
 {
 	if (p->scramble) {
 		co->transform = scrambler_apply;
 		co->transform_arg = p->scramble;
+	} else if (p->anon) {
+		co->transform = anon_apply;
+		co->transform_arg = p->anon;
 	}
 }
 
@@ -256,6 +295,10 @@ int plan_capture(struct plan *p)
 		return 0;
 	}
 	c.stop = p->stop;
+	if (p->anon) {
+		c.on_owned = anon_owned;
+		c.on_owned_arg = p->anon;
+	}
 	err = capture_tables(&c);
 	if (err) {
 		capture_failed(p, &c, err);
@@ -272,6 +315,13 @@ int plan_capture(struct plan *p)
 		goto out;
 	}
 	ok = finish_map(p, c.map) && report_past_end(p);
+	if (ok && p->anon) {
+		err = anon_prepare(p->anon);
+		if (err) {
+			msg_err(err, _("while choosing new names for %s"), p->o->device);
+			ok = 0;
+		}
+	}
 	p->sum.inodes_scanned = c.stats.inodes_scanned;
 	p->sum.orphans = c.stats.orphans;
 out:
@@ -292,6 +342,8 @@ int plan_status(struct plan *p, int ok)
 
 	if (!ok)
 		return 1;
+	if (p->anon)
+		anon_report(p->anon);
 	if (!warn_total(w))
 		return 0;
 	msg_plain(_("warning: the image of %s is incomplete: %llu damaged inodes, "
@@ -307,6 +359,7 @@ int plan_status(struct plan *p, int ok)
 void plan_close(struct plan *p)
 {
 	scrambler_free(&p->scr);
+	anon_free(&p->anonymizer);
 	warn_destroy(&p->warn);
 	source_close(&p->src);
 	blockmap_free(&p->blocks);

@@ -16,6 +16,7 @@
 #include "summary.h"
 #include "warn.h"
 #include "scramble.h"
+#include "anon.h"
 
 struct plan {
 	const struct options *o;
@@ -35,6 +36,8 @@ struct plan {
 	blk64_t backup_sb;  /* -b, or the backup opened for a damaged primary */
 	struct scrambler scr;
 	struct scrambler *scramble;  /* -s: &scr, directory blocks noted there */
+	struct anonymizer anonymizer;
+	struct anonymizer *anon;     /* --anonymize: &anonymizer */
 };
 
 /* Refusals, mount check, opening the filesystem and the source. Prints its
@@ -50,8 +53,8 @@ void sink_params_for(const struct options *o, unsigned blocksize,
  * blocksize bytes, blocks of them; prints its own message on failure. */
 int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
 		   struct sink **out);
-/* -s: scrambles directory names in a copy whose bytes go to the image. */
-void plan_scramble_copy(const struct plan *p, struct copy_opts *co);
+/* -s, --anonymize: the rewrite of a copy whose bytes go to the image. */
+void plan_transform_copy(const struct plan *p, struct copy_opts *co);
 /* Finds the blocks. */
 int plan_capture(struct plan *p);
 /* Total blocks marked, as e2fsprogs counts them (its progress total). */

@@ -37,7 +37,7 @@ static errcode_t copy_pass(struct qjob *q, struct sink *s, int final)
 	struct copy_opts co = { 0 };
 
 	if (final)  /* -s: names scrambled once, where they are written */
-		plan_scramble_copy(p, &co);
+		plan_transform_copy(p, &co);
 	co.stop = p->stop;
 	co.warn = &p->warn;
 	co.progress = progress_update;
@@ -206,7 +206,7 @@ static errcode_t two_passes(struct qjob *q, unsigned cb)
 				       &p->err, &s);
 	co.stop = p->stop;
 	co.warn = &p->warn;
-	plan_scramble_copy(p, &co);
+	plan_transform_copy(p, &co);
 	if (!err)
 		err = copy_runs(&q->nonzero, &p->src, s, &co, &p->err);
 	if (!err)

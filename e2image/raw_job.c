@@ -35,7 +35,7 @@ static int copy(struct raw_job *j)
 	co.stop = p->stop;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
-	plan_scramble_copy(p, &co);
+	plan_transform_copy(p, &co);
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
 	if (!err)

@@ -45,6 +45,14 @@ struct capture {
 	/* Why the last capture_inode() failed, when not a libext2fs error. */
 	const char *why;
 	char *block_buf; /* scratch for libext2fs iterators */
+	/* Told of each block an inode holds its own content in (directory,
+	 * symlink, xattr block, journal), with the owner and the logical
+	 * block (-1 for an xattr block): a job that rewrites content
+	 * (--anonymize) needs the owner for checksums. NULL: nobody asks. */
+	void (*on_owned)(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
+			 enum block_class c, e2_blkcnt_t lblk, uint64_t pblk,
+			 uint64_t n);
+	void *on_owned_arg;
 	unsigned char *group_warned; /* one warning per group, a bit each */
 };
 

@@ -79,6 +79,8 @@ errcode_t capture_inode(struct capture *c, ext2_ino_t ino,
 		err = blockmap_add(c->map, acl, 1, BC_XATTR);
 		if (err)
 			return err;
+		if (c->on_owned)
+			c->on_owned(c->on_owned_arg, ino, inode, BC_XATTR, -1, acl, 1);
 	}
 	/* The bad blocks list: e2fsck reads its indirect blocks, never the
 	 * bad blocks themselves, whatever the inode's mode. */

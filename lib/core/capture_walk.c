@@ -21,7 +21,19 @@ struct walk {
 	int nodes_read;    /* an index's child is kept only once read as a node */
 	ext2fs_block_bitmap nodes; /* extent nodes entered, trees of depth >= 2 */
 	int shared;        /* a node was named again: passed over, reported */
+	ext2_ino_t ino;    /* the owner, for on_owned */
+	const struct ext2_inode *inode;
 };
+
+/* Content blocks (not mapping blocks) are told to on_owned. */
+static void owned(struct walk *w, e2_blkcnt_t lblk, uint64_t pblk, uint64_t n)
+{
+	struct capture *c = w->c;
+
+	if (c->on_owned && w->data_class >= 0)
+		c->on_owned(c->on_owned_arg, w->ino, w->inode,
+			    (enum block_class)w->data_class, lblk, pblk, n);
+}
 
 uint64_t capture_walk_limit(ext2_filsys fs)
 {
@@ -49,6 +61,8 @@ static int walk_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	if (cl < 0)
 		return 0;
 	w->err = blockmap_add(w->c->map, *blocknr, 1, cl);
+	if (!w->err && blockcnt >= 0)
+		owned(w, blockcnt, *blocknr, 1);
 	return w->err ? BLOCK_ABORT : 0;
 }
 
@@ -188,6 +202,8 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 		} else if (w->data_class >= 0) {
 			err = blockmap_add(w->c->map, e.e_pblk, e.e_len,
 					   w->data_class);
+			if (!err)
+				owned(w, (e2_blkcnt_t)e.e_lblk, e.e_pblk, e.e_len);
 		}
 		if (err)
 			break;
@@ -256,7 +272,8 @@ static errcode_t iterate_inode(ext2_filsys fs, ext2_ino_t ino,
 errcode_t capture_walk(struct capture *c, ext2_ino_t ino,
 		       struct ext2_inode *inode, int data_class)
 {
-	struct walk w = { c, data_class, BC_INDIRECT, 0, 0, 0, 0, NULL, 0 };
+	struct walk w = { c, data_class, BC_INDIRECT, 0, 0, 0, 0, NULL, 0,
+			  ino, inode };
 	errcode_t err;
 
 	w.limit = capture_walk_limit(c->fs);
@@ -273,7 +290,7 @@ errcode_t capture_walk(struct capture *c, ext2_ino_t ino,
 errcode_t capture_extent_nodes(struct capture *c, ext2_ino_t ino,
 			       struct ext2_inode *inode)
 {
-	struct walk w = { c, -1, BC_EXTENT, 0, 0, 0, 1, NULL, 0 };
+	struct walk w = { c, -1, BC_EXTENT, 0, 0, 0, 1, NULL, 0, ino, inode };
 
 	w.limit = capture_walk_limit(c->fs);
 	return walk_extents(&w, ino, inode);

@@ -1,0 +1,221 @@
+/*
+ * --anonymize: the tables the copy needs (which inode owns each content
+ * block, each directory's name counters), and the transform that sends
+ * each block to the part that rewrites it. What each part does is said in
+ * its file (anon_dir.c, anon_inode.c, anon_xattr.c, anon_fs.c,
+ * anon_htree.c) and in the man page's ANONYMIZED IMAGES.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "anon.h"
+
+errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device)
+{
+	memset(a, 0, sizeof(*a));
+	a->fs = fs;
+	a->blocksize = fs->blocksize;
+	a->device = device;
+	return anon_itables_init(a);
+}
+
+void anon_free(struct anonymizer *a)
+{
+	free(a->blks);
+	free(a->dirs);
+	free(a->leaves);
+	free(a->names);
+	free(a->itables);
+	if (a->map)
+		fclose(a->map);
+	memset(a, 0, sizeof(*a));
+}
+
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+	size_t c = *cap ? *cap * 2 : 256;
+	void *q;
+
+	if (n < *cap)
+		return 1;
+	q = realloc(*p, c * size);
+	if (!q)
+		return 0;
+	*p = q;
+	*cap = c;
+	return 1;
+}
+
+static void note_dir(struct anonymizer *a, ext2_ino_t ino,
+		     const struct ext2_inode *inode)
+{
+	struct anon_dir *d;
+
+	/* Blocks of one inode come together: the last one is the usual hit. */
+	if (a->ndirs && a->dirs[a->ndirs - 1].ino == ino)
+		return;
+	if (!grow((void **)&a->dirs, &a->capdirs, a->ndirs, sizeof(*a->dirs))) {
+		a->err = EXT2_ET_NO_MEMORY;
+		return;
+	}
+	d = &a->dirs[a->ndirs++];
+	memset(d, 0, sizeof(*d));
+	d->ino = ino;
+	d->flags = inode->i_flags;
+	d->mode = inode->i_mode;
+}
+
+void anon_owned(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
+		enum block_class c, e2_blkcnt_t lblk, uint64_t pblk, uint64_t n)
+{
+	struct anonymizer *a = arg;
+	struct anon_blk *b;
+
+	if (c != BC_DIRECTORY && c != BC_SYMLINK && c != BC_XATTR &&
+	    c != BC_JOURNAL)
+		return;
+	if (c == BC_JOURNAL && lblk == 0 && ino == a->fs->super->s_journal_inum)
+		a->journal_sb = pblk;
+	if (c == BC_DIRECTORY)
+		note_dir(a, ino, inode);
+	while (n) {
+		uint32_t k = n > 0x7fffffff ? 0x7fffffff : (uint32_t)n;
+
+		if (!grow((void **)&a->blks, &a->capblks, a->nblks, sizeof(*a->blks))) {
+			a->err = EXT2_ET_NO_MEMORY;
+			return;
+		}
+		b = &a->blks[a->nblks++];
+		b->pblk = pblk;
+		b->n = k;
+		b->ino = ino;
+		b->lblk = lblk < 0 ? 0xffffffffu : (uint32_t)lblk;
+		b->cls = (uint8_t)c;
+		b->flags = inode->i_flags;
+		pblk += k;
+		n -= k;
+		if (lblk >= 0)
+			lblk += k;
+	}
+}
+
+static int by_pblk(const void *x, const void *y)
+{
+	const struct anon_blk *a = x, *b = y;
+
+	if (a->pblk != b->pblk)
+		return a->pblk < b->pblk ? -1 : 1;
+	return a->ino < b->ino ? -1 : a->ino > b->ino;
+}
+
+static int by_ino(const void *x, const void *y)
+{
+	const struct anon_dir *a = x, *b = y;
+
+	return a->ino < b->ino ? -1 : a->ino > b->ino;
+}
+
+const struct anon_blk *anon_blk_at(const struct anonymizer *a, uint64_t pblk)
+{
+	size_t lo = 0, hi = a->nblks;
+
+	/* the last run starting at or before pblk */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->blks[mid].pblk <= pblk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || pblk >= a->blks[lo - 1].pblk + a->blks[lo - 1].n)
+		return NULL;
+	return &a->blks[lo - 1];
+}
+
+struct anon_dir *anon_dir_of(struct anonymizer *a, ext2_ino_t ino)
+{
+	struct anon_dir key = { .ino = ino };
+
+	return bsearch(&key, a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
+}
+
+errcode_t anon_prepare(struct anonymizer *a)
+{
+	size_t i, j;
+
+	if (a->err)
+		return a->err;
+	qsort(a->blks, a->nblks, sizeof(*a->blks), by_pblk);
+	qsort(a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
+	/* an inode walked twice (the orphan pass) is one directory */
+	for (i = j = 0; i < a->ndirs; i++)
+		if (!j || a->dirs[j - 1].ino != a->dirs[i].ino)
+			a->dirs[j++] = a->dirs[i];
+	a->ndirs = j;
+	anon_journal_prepare(a);
+	return anon_htree(a);
+}
+
+/* The group whose superblock copy starts block blk, and the byte it
+ * starts at; -1 when none does. */
+static int super_at(const struct anonymizer *a, uint64_t blk, unsigned *off)
+{
+	const struct ext2_super_block *sb = a->fs->super;
+	uint64_t first = sb->s_first_data_block, bpg = sb->s_blocks_per_group;
+	dgrp_t g;
+
+	if (blk == 0 && a->blocksize > SUPERBLOCK_OFFSET) {
+		*off = SUPERBLOCK_OFFSET;
+		return 0;
+	}
+	if (blk < first || (blk - first) % bpg)
+		return -1;
+	g = (dgrp_t)((blk - first) / bpg);
+	if (g >= a->fs->group_desc_count || !ext2fs_bg_has_super(a->fs, g))
+		return -1;
+	*off = 0;
+	return (int)g;
+}
+
+void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf)
+{
+	struct anonymizer *a = arg;
+	struct ext2_super_block *sb = a->fs->super;
+	uint64_t i;
+
+	for (i = 0; i < n; i++, blk++) {
+		unsigned char *p = (unsigned char *)buf + i * a->blocksize;
+		const struct anon_blk *b;
+		unsigned off;
+
+		if (super_at(a, blk, &off) >= 0 &&
+		    ext2fs_le16_to_cpu(((struct ext2_super_block *)(p + off))->s_magic) ==
+			    EXT2_SUPER_MAGIC) {
+			anon_super(a, p + off);
+			continue;
+		}
+		if (ext2fs_has_feature_mmp(sb) && blk == sb->s_mmp_block) {
+			anon_mmp(a, p);
+			continue;
+		}
+		if (anon_inode_table(a, blk, p))
+			continue;
+		b = anon_blk_at(a, blk);
+		if (!b)
+			continue;
+		switch (b->cls) {
+		case BC_DIRECTORY:
+			anon_dir_block(a, blk, b, p);
+			break;
+		case BC_SYMLINK:
+			anon_symlink_block(a, b, p);
+			break;
+		case BC_XATTR:
+			anon_xattr_block(a, blk, b, p);
+			break;
+		case BC_JOURNAL:
+			anon_journal(a, blk, p);
+			break;
+		}
+	}
+}

@@ -1,0 +1,143 @@
+/*
+ * --anonymize: every name and private byte of the metadata is replaced as
+ * the blocks go to the image, keeping the filesystem valid (same lengths,
+ * htree hash ranges, checksums recomputed with libext2fs). The source is
+ * never written: only the copy engine's buffers are changed.
+ */
+#ifndef E2I_ANON_H
+#define E2I_ANON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <ext2fs/ext2fs.h>
+#include "blockclass.h"
+
+/* A content block of an inode, as the capture told it. */
+struct anon_blk {
+	uint64_t pblk;
+	uint32_t ino;
+	uint32_t lblk;   /* of pblk; 0xffffffff: an xattr block */
+	uint32_t n;      /* blocks in the run */
+	uint32_t flags;  /* the owner's i_flags */
+	uint8_t cls;     /* enum block_class */
+};
+
+/* A directory (or symlink) inode's state while its blocks go by. */
+struct anon_dir {
+	uint32_t ino;
+	uint32_t flags;          /* i_flags */
+	uint16_t mode;
+	uint32_t next[5];        /* name counters: [1..4] by length, [0] longer */
+};
+
+/* An htree block: a leaf whose new names were chosen before the copy
+ * (off, len: its names one after another in names, in entry order), or an
+ * index node (off == ANON_NODE). */
+struct anon_leaf {
+	uint64_t pblk;
+	size_t off, len;
+};
+#define ANON_NODE ((size_t)-1)
+
+/* A group's inode table, for finding the inodes of a block. */
+struct anon_itable {
+	uint64_t start;
+	dgrp_t group;
+};
+
+/* What could not be scrubbed, and what was done, for the report. */
+struct anon_counts {
+	uint64_t names, names_htree, names_kept_short, names_kept_htree;
+	uint64_t encrypted_names, encrypted_dirs_blocks;
+	uint64_t bad_dir_blocks, deleted_entries, inline_dirs;
+	uint64_t symlinks, encrypted_symlinks, inline_files;
+	uint64_t xattrs, xattrs_kept, xattr_bad, ea_inode_values;
+	uint64_t journal_blocks, csum_kept_bad;
+	int journal_was_dirty, label, last_mounted, mmp;
+};
+
+struct anonymizer {
+	ext2_filsys fs;
+	unsigned blocksize;
+	const char *device;
+	/* Content blocks, sorted by pblk once the capture is done. */
+	struct anon_blk *blks;
+	size_t nblks, capblks;
+	/* Directories and symlinks met, sorted by inode number. */
+	struct anon_dir *dirs;
+	size_t ndirs, capdirs;
+	/* htree leaves, sorted by pblk, and their new names. */
+	struct anon_leaf *leaves;
+	size_t nleaves, capleaves;
+	char *names;
+	size_t names_len, names_cap;
+	struct anon_itable *itables;  /* sorted by start */
+	size_t nitables;
+	/* While a precomputed htree leaf is rewritten: its next new name. */
+	const char *cur, *cur_end;
+	blk64_t journal_sb;      /* the journal's superblock, 0: none */
+	int journal_dirty;       /* it needed recovery: the image's will not */
+	uint32_t xattr_id;       /* xattr name counter */
+	FILE *map;               /* --anonymize-map, or NULL */
+	unsigned mapped;         /* superblock fields mapped already (bits) */
+	errcode_t err;           /* first allocation failure in the hook */
+	struct anon_counts n;
+};
+
+errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device);
+void anon_free(struct anonymizer *a);
+/* The capture's on_owned hook. */
+void anon_owned(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
+		enum block_class c, e2_blkcnt_t lblk, uint64_t pblk, uint64_t n);
+/* After the capture: sorts the tables and chooses the htree names (reads
+ * the htree directories' blocks). */
+errcode_t anon_prepare(struct anonymizer *a);
+/* The copy engine's transform: blocks in ascending order, once each. */
+void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf);
+/* The leak report, on stderr. */
+void anon_report(const struct anonymizer *a);
+
+/* Parts (anon_*.c). */
+struct anon_dir *anon_dir_of(struct anonymizer *a, ext2_ino_t ino);
+const struct anon_blk *anon_blk_at(const struct anonymizer *a, uint64_t pblk);
+/* A new name of len bytes for the next entry of d, written to out; 0 when
+ * none is left (the name is then kept). old: the name it replaces. */
+int anon_next_name(struct anonymizer *a, struct anon_dir *d, const char *old,
+		   unsigned len, char *out);
+/* The k-th name of len bytes over the directory's alphabet; 0 past the end.
+ * Names grow in memcmp order with k when big_endian. */
+int anon_name_k(uint64_t k, unsigned len, int casefold, int big_endian,
+		char *out);
+int anon_casefold(const struct anonymizer *a, uint32_t flags);
+/* True for the names that stay: ".", "..", and the root's lost+found. */
+int anon_keeps(const struct anon_dir *d, const unsigned char *name, unsigned len);
+/* Replaces one live entry's name (the next precomputed one when a->cur). */
+void anon_rename(struct anonymizer *a, struct anon_dir *d, unsigned char *name,
+		 unsigned len);
+void anon_dir_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b,
+		    unsigned char *buf);
+void anon_entries(struct anonymizer *a, struct anon_dir *d, unsigned char *p,
+		  unsigned len, int inline_dir);
+/* Rewrites the inodes of blk when it is part of an inode table; 0 if not. */
+int anon_inode_table(struct anonymizer *a, uint64_t blk, unsigned char *buf);
+errcode_t anon_itables_init(struct anonymizer *a);
+void anon_symlink_block(struct anonymizer *a, const struct anon_blk *b,
+			unsigned char *buf);
+void anon_journal_prepare(struct anonymizer *a);
+void anon_xattr_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b,
+		      unsigned char *buf);
+/* In-inode xattrs of inode ino (raw, disk order) whose dir state is d
+ * (NULL for other inodes). */
+void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
+		      unsigned char *inode, unsigned isize);
+void anon_symlink_text(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
+		       size_t len);
+void anon_super(struct anonymizer *a, unsigned char *sb);
+void anon_mmp(struct anonymizer *a, unsigned char *blk);
+void anon_journal(struct anonymizer *a, uint64_t blk, unsigned char *buf);
+errcode_t anon_htree(struct anonymizer *a);
+/* --anonymize-map: one line, "what<TAB>owner<TAB>old<TAB>new". */
+void anon_map(struct anonymizer *a, const char *what, ext2_ino_t ino,
+	      const void *old, const void *new, size_t len);
+
+#endif

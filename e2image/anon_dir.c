@@ -1,0 +1,136 @@
+/*
+ * Directory blocks and inline directories under --anonymize: each live
+ * name is replaced (anon_names.c), the name of a deleted entry and the
+ * slack after every name are zeroed, and the block's checksum is set again
+ * when it was right. Index nodes of hash trees keep their hashes (the new
+ * names were chosen to fall in the same leaves, anon_htree.c); only their
+ * unused entry slots are zeroed. Encrypted directories stay as they are.
+ * A damaged entry ends the walk of its block and what follows its header
+ * is zeroed: nothing unparsed goes out.
+ */
+#include <string.h>
+#include "anon.h"
+
+static const struct anon_leaf *leaf_at(const struct anonymizer *a, uint64_t pblk)
+{
+	size_t lo = 0, hi = a->nleaves;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->leaves[mid].pblk == pblk)
+			return &a->leaves[mid];
+		if (a->leaves[mid].pblk < pblk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void anon_entries(struct anonymizer *a, struct anon_dir *d, unsigned char *p,
+		  unsigned len, int inline_dir)
+{
+	unsigned off = 0, rec_len, name_len;
+
+	while (off + 8 <= len) {
+		struct ext2_dir_entry *de = (struct ext2_dir_entry *)(p + off);
+		unsigned char *name = p + off + 8;
+
+		if (inline_dir)
+			rec_len = ext2fs_le16_to_cpu(de->rec_len);
+		else
+			(void)ext2fs_get_rec_len(a->fs, de, &rec_len);
+		name_len = ext2fs_dirent_name_len(de);
+		if (rec_len < 8 || rec_len % 4 || rec_len > len - off ||
+		    name_len + 8 > rec_len) {
+			memset(name, 0, len - off - 8);
+			a->n.bad_dir_blocks++;
+			return;
+		}
+		if (!de->inode) {
+			if (name_len)
+				a->n.deleted_entries++;
+			memset(name, 0, name_len);
+		} else if (!anon_keeps(d, name, name_len)) {
+			anon_rename(a, d, name, name_len);
+		}
+		memset(name + name_len, 0, rec_len - 8 - name_len);
+		off += rec_len;
+	}
+	if (off < len)
+		memset(p + off, 0, len - off);
+}
+
+/* An index node: only the slots past the count are zeroed. */
+static void dx_node(struct anonymizer *a, unsigned char *buf)
+{
+	struct ext2_dx_countlimit *cl;
+	int off;
+	unsigned count, limit;
+
+	if (ext2fs_get_dx_countlimit(a->fs, (struct ext2_dir_entry *)buf, &cl, &off))
+		return;
+	count = ext2fs_le16_to_cpu(cl->count);
+	limit = ext2fs_le16_to_cpu(cl->limit);
+	if (count < limit && off + limit * 8u <= a->blocksize)
+		memset(buf + off + count * 8u, 0, (limit - count) * 8u);
+}
+
+static int csum_tail(const struct anonymizer *a, const unsigned char *buf)
+{
+	const struct ext2_dir_entry_tail *t = (const void *)(buf + a->blocksize - 12);
+
+	return !t->det_reserved_zero1 && ext2fs_le16_to_cpu(t->det_rec_len) == 12 &&
+	       ext2fs_le16_to_cpu(t->det_reserved_name_len) == EXT2_DIR_NAME_LEN_CSUM;
+}
+
+static int looks_dx_node(const struct anonymizer *a, const struct anon_dir *d,
+			 const struct anon_blk *b, uint64_t blk,
+			 const unsigned char *buf)
+{
+	const struct ext2_dir_entry *de = (const void *)buf;
+	unsigned rec_len;
+
+	if (!(d->flags & EXT2_INDEX_FL))
+		return 0;
+	if (blk - b->pblk + b->lblk == 0)
+		return 1;
+	(void)ext2fs_get_rec_len(a->fs, (struct ext2_dir_entry *)de, &rec_len);
+	return !de->inode && rec_len == a->blocksize;
+}
+
+void anon_dir_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b,
+		    unsigned char *buf)
+{
+	struct anon_dir tmp = { .ino = b->ino, .flags = b->flags };
+	struct anon_dir *d = anon_dir_of(a, b->ino);
+	const struct anon_leaf *leaf = leaf_at(a, blk);
+	int csum = ext2fs_has_feature_metadata_csum(a->fs->super), ok;
+	unsigned len = a->blocksize;
+
+	if (!d)
+		d = &tmp;
+	if (d->flags & EXT4_ENCRYPT_FL) {
+		a->n.encrypted_dirs_blocks++;
+		return;
+	}
+	ok = csum && ext2fs_dir_block_csum_verify(a->fs, b->ino,
+						   (struct ext2_dir_entry *)buf);
+	if ((leaf && leaf->off == ANON_NODE) || (!leaf && looks_dx_node(a, d, b, blk, buf))) {
+		dx_node(a, buf);
+	} else {
+		if (csum && csum_tail(a, buf))
+			len -= 12;
+		if (leaf) {
+			a->cur = a->names + leaf->off;
+			a->cur_end = a->cur + leaf->len;
+		}
+		anon_entries(a, d, buf, len, 0);
+		a->cur = a->cur_end = NULL;
+	}
+	if (ok)
+		(void)ext2fs_dir_block_csum_set(a->fs, b->ino, (struct ext2_dir_entry *)buf);
+	else if (csum)
+		a->n.csum_kept_bad++;
+}

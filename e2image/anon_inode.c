@@ -1,0 +1,115 @@
+/*
+ * Inode tables under --anonymize. In every inode, in use or deleted (a
+ * deleted inode keeps its old bytes): a fast or inline symlink's target
+ * gets other letters, an inline directory's names are replaced as in a
+ * directory block, an inline file's data is zeroed (its size kept), and
+ * the xattrs in the inode are rewritten (anon_xattr.c). The inode's
+ * checksum is set again when it was right before.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "anon.h"
+
+#define IBLOCK (EXT2_N_BLOCKS * 4) /* i_block's bytes */
+
+static int by_start(const void *x, const void *y)
+{
+	const struct anon_itable *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+errcode_t anon_itables_init(struct anonymizer *a)
+{
+	ext2_filsys fs = a->fs;
+	dgrp_t g;
+
+	a->itables = calloc(fs->group_desc_count ? fs->group_desc_count : 1,
+			    sizeof(*a->itables));
+	if (!a->itables)
+		return EXT2_ET_NO_MEMORY;
+	for (g = 0; g < fs->group_desc_count; g++) {
+		blk64_t b = ext2fs_inode_table_loc(fs, g);
+
+		if (b)
+			a->itables[a->nitables++] = (struct anon_itable){ b, g };
+	}
+	qsort(a->itables, a->nitables, sizeof(*a->itables), by_start);
+	return 0;
+}
+
+static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
+		       unsigned isize)
+{
+	struct ext2_inode *in = (struct ext2_inode *)p;
+	uint16_t mode = ext2fs_le16_to_cpu(in->i_mode);
+	uint32_t flags = ext2fs_le32_to_cpu(in->i_flags);
+	uint32_t size = ext2fs_le32_to_cpu(in->i_size);
+	struct anon_dir tmp = { .ino = ino, .flags = flags, .mode = mode };
+	unsigned char *blk = (unsigned char *)in->i_block;
+	unsigned char orig[EXT2_MAX_BLOCK_SIZE];
+	int inl = ext2fs_has_feature_inline_data(a->fs->super) &&
+		      (flags & EXT4_INLINE_DATA_FL);
+	int has_ibody = isize > EXT2_GOOD_OLD_INODE_SIZE;
+
+	/* Most inodes of a table are unused and all zeros. */
+	if (!mode && !in->i_links_count && !flags &&
+	    (!has_ibody || !((struct ext2_inode_large *)p)->i_extra_isize))
+		return;
+	/* the checksum is checked on the bytes before, and set again only
+	 * when it was right and something changed: most inodes (files
+	 * without inline data or xattrs) never pay for a crc32c */
+	memcpy(orig, p, isize);
+	if (LINUX_S_ISLNK(mode) && (flags & EXT4_ENCRYPT_FL)) {
+		a->n.encrypted_symlinks++;
+	} else if (LINUX_S_ISLNK(mode) && inl) {
+		anon_symlink_text(a, ino, blk, size < IBLOCK ? size : IBLOCK);
+	} else if (LINUX_S_ISLNK(mode) && ext2fs_is_fast_symlink(in)) {
+		anon_symlink_text(a, ino, blk, size < IBLOCK ? size : IBLOCK);
+	} else if (LINUX_S_ISDIR(mode) && inl && !(flags & EXT4_ENCRYPT_FL)) {
+		a->n.inline_dirs++;
+		anon_entries(a, &tmp, blk + 4, IBLOCK - 4, 1);
+	} else if (inl && !LINUX_S_ISDIR(mode)) {
+		a->n.inline_files++;
+		memset(blk, 0, IBLOCK);
+	}
+	if (has_ibody)
+		anon_xattr_ibody(a, ino, &tmp, p, isize);
+	if (!ext2fs_has_feature_metadata_csum(a->fs->super) || !memcmp(orig, p, isize))
+		return;
+	if (ext2fs_inode_csum_verify(a->fs, ino, (struct ext2_inode_large *)orig))
+		(void)ext2fs_inode_csum_set(a->fs, ino, (struct ext2_inode_large *)p);
+	else
+		a->n.csum_kept_bad++;
+}
+
+int anon_inode_table(struct anonymizer *a, uint64_t blk, unsigned char *buf)
+{
+	ext2_filsys fs = a->fs;
+	size_t lo = 0, hi = a->nitables;
+	unsigned isize = EXT2_INODE_SIZE(fs->super), per = a->blocksize / isize, j;
+	const struct anon_itable *t;
+	ext2_ino_t ino;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->itables[mid].start <= blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return 0;
+	t = &a->itables[lo - 1];
+	if (blk >= t->start + fs->inode_blocks_per_group)
+		return 0;
+	ino = (ext2_ino_t)(t->group * fs->super->s_inodes_per_group +
+			   (blk - t->start) * per + 1);
+	for (j = 0; j < per; j++, ino++) {
+		if (ino > fs->super->s_inodes_count)
+			break;
+		anon_inode(a, ino, buf + j * isize, isize);
+	}
+	return 1;
+}

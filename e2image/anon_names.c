@@ -1,0 +1,85 @@
+/*
+ * New names for directory entries. A name keeps its length and gets
+ * letters, digits, '_' and '-' (no '.', '/', '+': never ".", "..",
+ * "lost+found" or a path); in a casefolded directory lower case only, so
+ * no two names fold to one. Names are unique within their directory: the
+ * k-th name of a length is k written in the alphabet's base, each k used
+ * once per directory and length (counters per length up to 4 letters,
+ * one shared by longer names, whose lengths keep them apart).
+ */
+#include <string.h>
+#include "anon.h"
+
+static const char alpha[] =
+	"abcdefghijklmnopqrstuvwxyz0123456789_-ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+#define ALPHA_ALL 64
+#define ALPHA_FOLD 38  /* the lower-case part */
+
+int anon_name_k(uint64_t k, unsigned len, int casefold, int big_endian,
+		char *out)
+{
+	unsigned base = casefold ? ALPHA_FOLD : ALPHA_ALL, i;
+	/* letters only, in memcmp's order: for xattr names, so that a
+	 * sorted block stays sorted */
+	const char *set = alpha;
+
+	if (big_endian)
+		base = 26;
+
+	for (i = 0; i < len; i++) {
+		out[big_endian ? len - 1 - i : i] = set[k % base];
+		k /= base;
+	}
+	return k == 0;
+}
+
+int anon_casefold(const struct anonymizer *a, uint32_t flags)
+{
+	return ext2fs_has_feature_casefold(a->fs->super) &&
+	       (flags & EXT4_CASEFOLD_FL);
+}
+
+int anon_keeps(const struct anon_dir *d, const unsigned char *name, unsigned len)
+{
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 1;
+	return d->ino == EXT2_ROOT_INO && len == 10 &&
+	       !memcmp(name, "lost+found", 10);
+}
+
+int anon_next_name(struct anonymizer *a, struct anon_dir *d, const char *old,
+		   unsigned len, char *out)
+{
+	uint32_t *next = &d->next[len <= 4 ? len : 0];
+	int cf = anon_casefold(a, d->flags);
+
+	for (;;) {
+		if (*next == UINT32_MAX || !anon_name_k((*next)++, len, cf, 0, out))
+			return 0;
+		if (memcmp(out, old, len))
+			return 1;
+	}
+}
+
+void anon_rename(struct anonymizer *a, struct anon_dir *d, unsigned char *name,
+		 unsigned len)
+{
+	char fresh[256];
+
+	if (a->cur && a->cur + len <= a->cur_end) {
+		memcpy(fresh, a->cur, len);
+		a->cur += len;
+		if (!memcmp(fresh, name, len)) {
+			a->n.names_kept_htree++;
+			return;
+		}
+		a->n.names_htree++;
+	} else if (!anon_next_name(a, d, (const char *)name, len, fresh)) {
+		a->n.names_kept_short++;
+		return;
+	}
+	anon_map(a, "name", d->ino, name, fresh, len);
+	memcpy(name, fresh, len);
+	a->n.names++;
+}

@@ -1,0 +1,85 @@
+/*
+ * What --anonymize did and did not do: the map of old to new (for the
+ * reporter to keep; it never goes into the image) and the leak report.
+ */
+#include <stdio.h>
+#include "anon.h"
+#include "nls.h"
+
+#define PROGRAM "e2image"
+
+/* Bytes as C escapes: a name may hold any byte but '/' and NUL. */
+static void quoted(FILE *f, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\\')
+			fputs("\\\\", f);
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			fputc(p[i], f);
+		else
+			fprintf(f, "\\%03o", p[i]);
+	}
+}
+
+void anon_map(struct anonymizer *a, const char *what, ext2_ino_t ino,
+	      const void *old, const void *new, size_t len)
+{
+	if (!a->map)
+		return;
+	fprintf(a->map, "%s\t%u\t", what, ino);
+	quoted(a->map, old, len);
+	fputc('\t', a->map);
+	quoted(a->map, new, len);
+	fputc('\n', a->map);
+}
+
+static void line(const char *what, uint64_t n)
+{
+	if (n)
+		fprintf(stderr, "%s:   %s: %llu\n", PROGRAM, what, (unsigned long long)n);
+}
+
+void anon_report(const struct anonymizer *a)
+{
+	const struct anon_counts *n = &a->n;
+	uint64_t left = n->names_kept_short + n->names_kept_htree +
+			n->encrypted_dirs_blocks + n->encrypted_symlinks +
+			n->xattrs_kept + n->ea_inode_values;
+
+	fprintf(stderr, _("%s: anonymized %s: %llu names (%llu in hash-indexed "
+			  "directories), %llu symlink targets, %llu xattrs, %llu "
+			  "inline files zeroed, %llu deleted entries zeroed, %llu "
+			  "journal blocks zeroed%s%s%s\n"),
+		PROGRAM, a->device, (unsigned long long)n->names,
+		(unsigned long long)n->names_htree, (unsigned long long)n->symlinks,
+		(unsigned long long)n->xattrs, (unsigned long long)n->inline_files,
+		(unsigned long long)n->deleted_entries,
+		(unsigned long long)n->journal_blocks,
+		n->label ? _(", the label") : "",
+		n->last_mounted ? _(", the last-mounted path") : "",
+		n->mmp ? _(", the MMP node and device names") : "");
+	if (n->bad_dir_blocks || n->xattr_bad)
+		fprintf(stderr, _("%s: damaged structures: %llu directory entries and "
+				  "%llu xattr entries could not be parsed; the bytes "
+				  "after the damage are zeroed\n"), PROGRAM,
+			(unsigned long long)n->bad_dir_blocks,
+			(unsigned long long)n->xattr_bad);
+	if (!left) {
+		fprintf(stderr, _("%s: nothing was left unscrubbed\n"), PROGRAM);
+		return;
+	}
+	fprintf(stderr, _("%s: NOT scrubbed (the image still holds these):\n"), PROGRAM);
+	line(_("names kept: no other name of their length is left in their directory"),
+	     n->names_kept_short);
+	line(_("names kept: no other name of their length hashes into their hash-tree leaf"),
+	     n->names_kept_htree);
+	line(_("blocks of encrypted directories (names are ciphertext, left as they are)"),
+	     n->encrypted_dirs_blocks);
+	line(_("encrypted symlinks (ciphertext, left as they are)"), n->encrypted_symlinks);
+	line(_("xattr names kept (too many of one length in one inode or block)"),
+	     n->xattrs_kept);
+	line(_("xattrs whose value lives in an EA inode (not in the image; the entry's name kept)"),
+	     n->ea_inode_values);
+}

@@ -1,0 +1,142 @@
+/*
+ * Extended attributes under --anonymize, in the inode and in xattr blocks:
+ * names after the namespace prefix get other letters of the same length
+ * (user., trusted., security. and unknown namespaces), in increasing
+ * order so a sorted block stays sorted; their values are zeroed. POSIX
+ * ACLs and system.* keep their structure, except system.data (inline
+ * data: a directory's names replaced, a symlink's target rewritten, a
+ * file's bytes zeroed). Entry hashes are computed again (with the signed
+ * or unsigned variant the entry had), a block's hash and checksum too. A
+ * value held in an EA inode is not in a metadata image; its entry stays.
+ */
+#include <string.h>
+#include "anon.h"
+
+#define NS_POSIX_ACL_ACCESS 2
+#define NS_POSIX_ACL_DEFAULT 3
+#define NS_SYSTEM 7
+
+static void one_entry(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
+		      struct ext2_ext_attr_entry *e, unsigned char *value,
+		      uint32_t *k, int always_hash)
+{
+	unsigned char *name = (unsigned char *)(e + 1);
+	unsigned nl = e->e_name_len;
+	uint32_t old = ext2fs_le32_to_cpu(e->e_hash), hu, hs;
+	int sign, hashed;
+	char fresh[256];
+
+	hu = ext2fs_ext_attr_hash_entry(e, value);
+	hs = ext2fs_ext_attr_hash_entry_signed(e, value);
+	hashed = old == hu || old == hs;
+	sign = old == hs && old != hu;
+	if (e->e_name_index == NS_SYSTEM && nl == 4 && !memcmp(name, "data", 4)) {
+		uint32_t vs = ext2fs_le32_to_cpu(e->e_value_size);
+
+		if (LINUX_S_ISDIR(d->mode))
+			anon_entries(a, d, value, vs, 1);
+		else if (LINUX_S_ISLNK(d->mode))
+			anon_symlink_text(a, ino, value, vs);
+		else
+			memset(value, 0, vs);
+	} else if (e->e_name_index == NS_POSIX_ACL_ACCESS ||
+		   e->e_name_index == NS_POSIX_ACL_DEFAULT ||
+		   e->e_name_index == NS_SYSTEM) {
+		return;
+	} else {
+		if (anon_name_k((*k)++, nl, 1, 1, fresh)) {
+			anon_map(a, "xattr", ino, name, fresh, nl);
+			memcpy(name, fresh, nl);
+		} else {
+			a->n.xattrs_kept++;
+		}
+		memset(value, 0, ext2fs_le32_to_cpu(e->e_value_size));
+		a->n.xattrs++;
+	}
+	if (hashed && (old || always_hash))
+		e->e_hash = ext2fs_cpu_to_le32(sign ? ext2fs_ext_attr_hash_entry_signed(e, value)
+						    : ext2fs_ext_attr_hash_entry(e, value));
+}
+
+/* Entries from first to end; values at base + e_value_offs, inside
+ * [vstart, end). Returns the entry that ends the list. */
+static struct ext2_ext_attr_entry *
+entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
+	unsigned char *first, unsigned char *end, unsigned char *base,
+	unsigned char *vstart, int is_block)
+{
+	struct ext2_ext_attr_entry *e = (struct ext2_ext_attr_entry *)first;
+	unsigned char *low = end;  /* the lowest value: free space ends there */
+	uint32_t k = 0;
+
+	while ((unsigned char *)e + 4 <= end && *(uint32_t *)e) {
+		unsigned char *v;
+		uint32_t vs;
+
+		if ((unsigned char *)e + sizeof(*e) > end ||
+		    (unsigned char *)e + EXT2_EXT_ATTR_LEN(e->e_name_len) > end) {
+			a->n.xattr_bad++;
+			memset(e, 0, (size_t)(end - (unsigned char *)e));
+			break;
+		}
+		v = base + ext2fs_le16_to_cpu(e->e_value_offs);
+		vs = ext2fs_le32_to_cpu(e->e_value_size);
+		if (e->e_value_inum)
+			a->n.ea_inode_values++;
+		else if (v < vstart || v > end || vs > (size_t)(end - v)) {
+			/* the name goes; the value is nowhere to be read */
+			struct ext2_ext_attr_entry copy = *e;
+
+			a->n.xattr_bad++;
+			e->e_value_size = 0;
+			one_entry(a, ino, d, e, vstart, &k, 0);
+			e->e_value_size = copy.e_value_size;
+			e->e_hash = copy.e_hash;
+		} else {
+			one_entry(a, ino, d, e, v, &k, is_block);
+			if (vs && v < low)
+				low = v;
+		}
+		e = EXT2_EXT_ATTR_NEXT(e);
+	}
+	/* stale names and values of removed attributes */
+	if ((unsigned char *)e + 4 <= low)
+		memset((unsigned char *)e + 4, 0, (size_t)(low - (unsigned char *)e - 4));
+	return e;
+}
+
+void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
+		      unsigned char *inode, unsigned isize)
+{
+	struct ext2_inode_large *in = (struct ext2_inode_large *)inode;
+	unsigned extra = ext2fs_le16_to_cpu(in->i_extra_isize);
+	unsigned char *start = inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
+	unsigned char *end = inode + isize;
+
+	if (extra % 4 || start + 4 > end ||
+	    ext2fs_le32_to_cpu(*(uint32_t *)start) != EXT2_EXT_ATTR_MAGIC)
+		return;
+	entries(a, ino, d, start + 4, end, start + 4, start + 4, 0);
+}
+
+void anon_xattr_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b,
+		      unsigned char *buf)
+{
+	struct ext2_ext_attr_header *h = (struct ext2_ext_attr_header *)buf;
+	struct anon_dir d = { .ino = b->ino, .flags = b->flags };
+	struct ext2_ext_attr_entry *end;
+	int ok;
+
+	if (ext2fs_le32_to_cpu(h->h_magic) != EXT2_EXT_ATTR_MAGIC) {
+		a->n.xattr_bad++;
+		return;
+	}
+	ok = ext2fs_has_feature_metadata_csum(a->fs->super) &&
+	     ext2fs_ext_attr_block_csum_verify(a->fs, b->ino, blk, h);
+	end = entries(a, b->ino, &d, buf + sizeof(*h), buf + a->blocksize, buf,
+		      buf + sizeof(*h), 1);
+	if ((unsigned char *)end + 4 <= buf + a->blocksize)
+		ext2fs_ext_attr_block_rehash(h, end);
+	if (ok)
+		(void)ext2fs_ext_attr_block_csum_set(a->fs, b->ino, blk, h);
+}
