@@ -177,45 +177,80 @@ static int super_at(const struct anonymizer *a, uint64_t blk, unsigned *off)
 	return (int)g;
 }
 
+enum kind { K_NONE, K_SUPER, K_MMP, K_ITABLE, K_CONTENT };
+
+/* What block blk (its bytes at p) is to the anonymizer; *off: where a
+ * superblock copy starts in it; *b: a content block's owner. */
+static enum kind classify(const struct anonymizer *a, uint64_t blk,
+			  const unsigned char *p, unsigned *off,
+			  const struct anon_blk **b)
+{
+	struct ext2_super_block *sb = a->fs->super;
+
+	if (super_at(a, blk, off) >= 0 &&
+	    ext2fs_le16_to_cpu(((const struct ext2_super_block *)(p + *off))->s_magic) ==
+		    EXT2_SUPER_MAGIC)
+		return K_SUPER;
+	if (ext2fs_has_feature_mmp(sb) && blk == sb->s_mmp_block)
+		return K_MMP;
+	if (anon_inode_table_block(a, blk))
+		return K_ITABLE;
+	*b = anon_blk_at(a, blk);
+	return *b ? K_CONTENT : K_NONE;
+}
+
 void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf)
 {
 	struct anonymizer *a = arg;
-	struct ext2_super_block *sb = a->fs->super;
 	uint64_t i;
 
 	for (i = 0; i < n; i++, blk++) {
 		unsigned char *p = (unsigned char *)buf + i * a->blocksize;
-		const struct anon_blk *b;
-		unsigned off;
+		const struct anon_blk *b = NULL;
+		unsigned off = 0;
 
-		if (super_at(a, blk, &off) >= 0 &&
-		    ext2fs_le16_to_cpu(((struct ext2_super_block *)(p + off))->s_magic) ==
-			    EXT2_SUPER_MAGIC) {
+		switch (classify(a, blk, p, &off, &b)) {
+		case K_SUPER:
 			anon_super(a, p + off);
-			continue;
-		}
-		if (ext2fs_has_feature_mmp(sb) && blk == sb->s_mmp_block) {
+			break;
+		case K_MMP:
 			anon_mmp(a, p);
-			continue;
-		}
-		if (anon_inode_table(a, blk, p))
-			continue;
-		b = anon_blk_at(a, blk);
-		if (!b)
-			continue;
-		switch (b->cls) {
-		case BC_DIRECTORY:
-			anon_dir_block(a, blk, b, p);
 			break;
-		case BC_SYMLINK:
-			anon_symlink_block(a, b, p);
+		case K_ITABLE:
+			anon_inode_table(a, blk, p);
 			break;
-		case BC_XATTR:
-			anon_xattr_block(a, blk, b, p);
+		case K_CONTENT:
+			if (b->cls == BC_DIRECTORY)
+				anon_dir_block(a, blk, b, p);
+			else if (b->cls == BC_SYMLINK)
+				anon_symlink_block(a, b, p);
+			else if (b->cls == BC_XATTR)
+				anon_xattr_block(a, blk, b, p);
+			else if (b->cls == BC_JOURNAL)
+				anon_journal(a, blk, p);
 			break;
-		case BC_JOURNAL:
-			anon_journal(a, blk, p);
+		case K_NONE:
 			break;
 		}
+	}
+}
+
+/* What anon_apply zeroes whole (the journal's blocks but its superblock:
+ * anon_journal_zeroes), told by the same rules without changing any
+ * state, so a first pass (a qcow2 stream's) learns which clusters will
+ * hold data. */
+void anon_blank(void *arg, uint64_t blk, uint64_t n, char *buf)
+{
+	struct anonymizer *a = arg;
+	uint64_t i;
+
+	for (i = 0; i < n; i++, blk++) {
+		unsigned char *p = (unsigned char *)buf + i * a->blocksize;
+		const struct anon_blk *b = NULL;
+		unsigned off = 0;
+
+		if (classify(a, blk, p, &off, &b) == K_CONTENT &&
+		    b->cls == BC_JOURNAL && anon_journal_zeroes(a, blk, p))
+			memset(p, 0, a->blocksize);
 	}
 }

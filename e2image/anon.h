@@ -94,6 +94,8 @@ void anon_owned(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
 errcode_t anon_prepare(struct anonymizer *a);
 /* The copy engine's transform: blocks in ascending order, once each. */
 void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf);
+/* What anon_apply zeroes whole, zeroed, and nothing else changed. */
+void anon_blank(void *arg, uint64_t blk, uint64_t n, char *buf);
 /* The leak report, on stderr. */
 void anon_report(const struct anonymizer *a);
 
@@ -121,6 +123,7 @@ void anon_entries(struct anonymizer *a, struct anon_dir *d, unsigned char *p,
 /* Rewrites the inodes of blk when it is part of an inode table; 0 if not. */
 int anon_inode_table(struct anonymizer *a, uint64_t blk, unsigned char *buf);
 errcode_t anon_itables_init(struct anonymizer *a);
+int anon_inode_table_block(const struct anonymizer *a, uint64_t blk);
 void anon_symlink_block(struct anonymizer *a, const struct anon_blk *b,
 			unsigned char *buf);
 void anon_journal_prepare(struct anonymizer *a);
@@ -135,6 +138,9 @@ void anon_symlink_text(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 void anon_super(struct anonymizer *a, unsigned char *sb);
 void anon_mmp(struct anonymizer *a, unsigned char *blk);
 void anon_journal(struct anonymizer *a, uint64_t blk, unsigned char *buf);
+/* True when anon_journal zeroes the whole block. */
+int anon_journal_zeroes(const struct anonymizer *a, uint64_t blk,
+			const unsigned char *buf);
 errcode_t anon_htree(struct anonymizer *a);
 /* --anonymize-map: one line, "what<TAB>owner<TAB>old<TAB>new". */
 void anon_map(struct anonymizer *a, const char *what, ext2_ino_t ino,

@@ -154,9 +154,15 @@ void anon_journal_prepare(struct anonymizer *a)
 			PROGRAM, a->device, a->device);
 }
 
+int anon_journal_zeroes(const struct anonymizer *a, uint64_t blk,
+			const unsigned char *buf)
+{
+	return blk != a->journal_sb || be32(buf + JSB_MAGIC_OFF) != JBD2_MAGIC;
+}
+
 void anon_journal(struct anonymizer *a, uint64_t blk, unsigned char *buf)
 {
-	if (blk != a->journal_sb || be32(buf + JSB_MAGIC_OFF) != JBD2_MAGIC) {
+	if (anon_journal_zeroes(a, blk, buf)) {
 		memset(buf, 0, a->blocksize);
 		a->n.journal_blocks++;
 		return;

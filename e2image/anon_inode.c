@@ -70,7 +70,7 @@ static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 		a->n.inline_dirs++;
 		anon_entries(a, &tmp, blk + 4, IBLOCK - 4, 1);
 	} else if (inl && !LINUX_S_ISDIR(mode)) {
-		a->n.inline_files++;
+		a->n.inline_files += size != 0;
 		memset(blk, 0, IBLOCK);
 	}
 	if (has_ibody)
@@ -83,13 +83,10 @@ static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 		a->n.csum_kept_bad++;
 }
 
-int anon_inode_table(struct anonymizer *a, uint64_t blk, unsigned char *buf)
+/* The inode table blk is in, or NULL. */
+static const struct anon_itable *itable_of(const struct anonymizer *a, uint64_t blk)
 {
-	ext2_filsys fs = a->fs;
 	size_t lo = 0, hi = a->nitables;
-	unsigned isize = EXT2_INODE_SIZE(fs->super), per = a->blocksize / isize, j;
-	const struct anon_itable *t;
-	ext2_ino_t ino;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -99,10 +96,24 @@ int anon_inode_table(struct anonymizer *a, uint64_t blk, unsigned char *buf)
 		else
 			hi = mid;
 	}
-	if (!lo)
-		return 0;
-	t = &a->itables[lo - 1];
-	if (blk >= t->start + fs->inode_blocks_per_group)
+	if (!lo || blk >= a->itables[lo - 1].start + a->fs->inode_blocks_per_group)
+		return NULL;
+	return &a->itables[lo - 1];
+}
+
+int anon_inode_table_block(const struct anonymizer *a, uint64_t blk)
+{
+	return itable_of(a, blk) != NULL;
+}
+
+int anon_inode_table(struct anonymizer *a, uint64_t blk, unsigned char *buf)
+{
+	ext2_filsys fs = a->fs;
+	unsigned isize = EXT2_INODE_SIZE(fs->super), per = a->blocksize / isize, j;
+	const struct anon_itable *t = itable_of(a, blk);
+	ext2_ino_t ino;
+
+	if (!t)
 		return 0;
 	ino = (ext2_ino_t)(t->group * fs->super->s_inodes_per_group +
 			   (blk - t->start) * per + 1);

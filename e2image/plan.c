@@ -89,6 +89,49 @@ static int tables_cold(struct plan *p)
 	return !buf || k < 0 || cached * 10 < probed * 9;
 }
 
+/* A path made absolute, for a file that may not exist yet: its directory
+ * resolved, its last component as given. */
+static char *resolved(const char *path)
+{
+	char *dup = strdup(path), *slash, *dir, *out = NULL;
+	const char *base;
+
+	if (!dup)
+		return NULL;
+	slash = strrchr(dup, '/');
+	if (slash) {
+		*slash = 0;
+		base = slash + 1;
+		dir = realpath(slash == dup ? "/" : dup, NULL);
+	} else {
+		base = dup;
+		dir = realpath(".", NULL);
+	}
+	if (dir && asprintf(&out, "%s/%s", dir, base) < 0)
+		out = NULL;
+	free(dir);
+	free(dup);
+	return out;
+}
+
+/* 1 when a and b are one file, existing or not. */
+static int same_path(const char *a, const char *b)
+{
+	char *ra, *rb;
+	int same;
+
+	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+		return 0;
+	if (same_storage(a, b))
+		return 1;
+	ra = resolved(a);
+	rb = resolved(b);
+	same = ra && rb && strcmp(ra, rb) == 0;
+	free(ra);
+	free(rb);
+	return same;
+}
+
 /* The map file holds every old name: created for its owner only, never
  * through a symlink, never over the source or the image. */
 static int open_anonymizer(struct plan *p)
@@ -104,8 +147,8 @@ static int open_anonymizer(struct plan *p)
 	p->anon = &p->anonymizer;
 	if (!o->anonymize_map)
 		return 1;
-	if (same_storage(o->anonymize_map, o->device) ||
-	    same_storage(o->anonymize_map, o->image)) {
+	if (same_path(o->anonymize_map, o->device) ||
+	    same_path(o->anonymize_map, o->image)) {
 		msg_plain(_("--anonymize-map %s is the source or the image"), o->anonymize_map);
 		return 0;
 	}
@@ -340,6 +383,18 @@ int plan_status(struct plan *p, int ok)
 {
 	struct e2i_warnings *w = &p->warn;
 
+	if (p->anon && p->anon->map) {
+		/* a map cut short must not look whole: it goes with a failure */
+		int bad = ferror(p->anon->map) | fclose(p->anon->map);
+
+		p->anon->map = NULL;
+		if (ok && bad) {
+			msg_err(errno ? errno : EIO, _("while writing %s"), p->o->anonymize_map);
+			ok = 0;
+		}
+		if (!ok)
+			(void)unlink(p->o->anonymize_map);
+	}
 	if (!ok)
 		return 1;
 	if (p->anon)
@@ -359,6 +414,12 @@ int plan_status(struct plan *p, int ok)
 void plan_close(struct plan *p)
 {
 	scrambler_free(&p->scr);
+	if (p->anon && p->anon->map) {
+		/* never reached plan_status: the job failed early */
+		fclose(p->anon->map);
+		p->anon->map = NULL;
+		(void)unlink(p->o->anonymize_map);
+	}
 	anon_free(&p->anonymizer);
 	warn_destroy(&p->warn);
 	source_close(&p->src);

@@ -36,8 +36,10 @@ static errcode_t copy_pass(struct qjob *q, struct sink *s, int final)
 	struct plan *p = &q->p;
 	struct copy_opts co = { 0 };
 
-	if (final)  /* -s: names scrambled once, where they are written */
+	if (final)  /* names replaced once, where they are written */
 		plan_transform_copy(p, &co);
+	else if (p->anon)  /* what --anonymize will zero is no data */
+		co.transform = anon_blank, co.transform_arg = p->anon;
 	co.stop = p->stop;
 	co.warn = &p->warn;
 	co.progress = progress_update;

@@ -54,6 +54,13 @@ has_feature() {
 # outputs for two images can be compared.  MMP file systems are checked with
 # -fn instead (read-only, no copy needed): with MMP, a read-write e2fsck
 # sleeps at least 11 seconds.
+# mask_names: e2fsck's output with what --anonymize changes masked: quoted
+# names, paths, and the label that starts its last lines.
+mask_names() {
+	sed -E -e "s/'[^']*'/'NAME'/g" -e 's|/[^ ,:()]*|/PATH|g' \
+		-e 's/^[^ ]+: /LABEL: /'
+}
+
 e2fsck_out() {
 	local img=$1 copy out rc=0 opt=-fy
 	copy=$(mktemp "$BATS_TEST_TMPDIR/fsck.XXXXXX")

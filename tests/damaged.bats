@@ -238,6 +238,12 @@ prep() {
 	if [ "$(cat "$r/oracle.rc")" = 0 ]; then
 		BATS_TEST_TMPDIR=$r e2fsck_out "$r/oracle.img" > "$r/oracle.fsck"
 	fi
+	# --anonymize: e2fsck must find the same problems (names masked)
+	run_rc "$r/anon.rc" "$E2IMAGE" -r --anonymize $opts "$d" "$r/anon.img"
+	if [ -s "$r/anon.img" ]; then
+		BATS_TEST_TMPDIR=$r e2fsck_out "$r/anon.img" > "$r/anon.fsck"
+	fi
+	rm -f "$r/anon.img"
 	# -ra: all data (64 MiB images: checked, then removed)
 	run_rc "$r/ra.rc" "$E2IMAGE" -ra $opts "$d" "$r/ours-ra.img"
 	if [ -s "$r/ours-ra.img" ]; then
@@ -408,6 +414,16 @@ check_fsck() {
 }
 @test "damaged: e2fsck -fy on our -r image says exactly what it says on the source" {
 	each_case check_fsck
+}
+
+check_anon_fsck() {
+	local c=$1
+	[ -s "$(res "$c" anon.fsck)" ] || { fail "$c: --anonymize made no image ($(cat "$(res "$c" anon.rc.err)" | tail -1))"; return 1; }
+	diff <(mask_names < "$(res "$c" src.fsck)") <(mask_names < "$(res "$c" anon.fsck)") >&2 ||
+		{ fail "$c: e2fsck -fy on the --anonymize image differs from the source, names masked (< source, > anonymized)"; return 1; }
+}
+@test "damaged: e2fsck -fy on an --anonymize image finds what it finds on the source (names masked)" {
+	each_case check_anon_fsck
 }
 
 check_superset() {

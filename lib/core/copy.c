@@ -197,9 +197,18 @@ static errcode_t flush(struct engine *e)
 	for (i = 0; !err && i < s->nsegs; i++)
 		err = fill_seg(e, s, &s->segs[i]);
 	e->read_done += s->used;
-	for (i = 0; !err && e->o->transform && i < s->nsegs; i++)
-		e->o->transform(e->o->transform_arg, s->segs[i].blk, s->segs[i].n,
-				s->buf + s->segs[i].at * e->sink->blocksize);
+	for (i = 0; !err && e->o->transform && i < s->nsegs; i++) {
+		struct seg *g = &s->segs[i];
+		size_t bs = e->sink->blocksize;
+		uint64_t b;
+
+		e->o->transform(e->o->transform_arg, g->blk, g->n, s->buf + g->at * bs);
+		/* a block the transform zeroed is a hole like any zero block */
+		for (b = 0; e->sink->holes_read_zero && b < g->n; b++)
+			if (s->kind[g->at + b] == B_DATA &&
+			    is_zero(s->buf + (g->at + b) * bs, bs))
+				s->kind[g->at + b] = B_ZERO;
+	}
 	if (!err && e->o->journal)
 		err = journal_hook(e, s, 1);
 	for (i = 0; !err && i < s->nsegs; i++)

@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# anonymize.bats -- --anonymize: no name or private byte of the source in
+# the image (a leak audit over planted markers), and a filesystem e2fsck
+# finds as it finds the source (names masked), hash trees of the same
+# shape. The damaged cases are checked in damaged.bats.
+
+load common
+
+# leaky KIND: the marker fixture (fixtures/make-leaky.sh), cached
+leaky() {
+	local dir img
+	dir=$FIXROOT/leaky-$(content_key "$BATS_TEST_DIRNAME/fixtures/make-leaky.sh")
+	img=$dir/$1.img
+	if [ ! -s "$img" ]; then
+		mkdir -p "$dir"
+		(
+			flock 9
+			[ -s "$img" ] || { "$BATS_TEST_DIRNAME/fixtures/make-leaky.sh" "$1" "$img.tmp" >&2 &&
+				mv "$img.tmp" "$img"; }
+		) 9> "$dir/.lock-$1" || return 1
+	fi
+	printf '%s\n' "$img"
+}
+
+# every place make-leaky.sh plants a marker
+MARKERS="LEAKMARKfast LEAKMARKslow LEAKMARKinline-symlink LEAKMARKroot LEAKMARKbig
+LEAKMARKtrusted LEAKMARKvalue LEAKMARK-xattr-block LEAKMARKtv LEAKMARKlbl LEAKMARKmnt
+LEAKMARK-journal-payload LEAKMARK-htree-entry LEAKMARKdir LEAKMARKdeleted-entry
+LEAKMARKdeadlink"
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# fsck_n IMG: e2fsck -fn's words on IMG, names masked, and its exit status
+fsck_n() {
+	local rc=0 out
+	out=$(mktemp "$BATS_TEST_TMPDIR/fsck.XXXXXX")
+	e2fsck -fn "$1" > "$out" 2>&1 || rc=$?
+	grep -v '^e2fsck [0-9]' "$out" | sed -e "s|$1|IMAGE|g" | mask_names
+	echo "exit $rc"
+	rm -f "$out"
+}
+
+@test "anonymize: leak audit: every marker is in the plain -r image, none in --anonymize's, raw and qcow2, to files and to stdout" {
+	local k src m missing found
+	for k in inline plain casefold; do
+		src=$(leaky $k)
+		"$E2IMAGE" -r "$src" plain.img
+		missing=""
+		for m in $MARKERS; do
+			grep -qaF -- "$m" plain.img || missing="$missing $m"
+		done
+		[ "$k" != inline ] || grep -qaF "LEAKMARK inline file" plain.img || missing="$missing inline-data"
+		[ "$k" != inline ] || grep -qaF "LEAKMARKinl" plain.img || missing="$missing inline-dir"
+		[ "$k" != casefold ] || grep -qaF "LEAKMARK-CaseFold-" plain.img || missing="$missing casefold"
+		[ "$k" != casefold ] || debugfs -R "htree /casefolded" "$src" 2> /dev/null | grep -q "Root node" ||
+			missing="$missing casefold-htree"
+		[ -z "$missing" ] || fail "$k: markers not in the plain image:$missing"
+		rm -f a.img a.qcow2
+		"$E2IMAGE" -r --anonymize "$src" a.img 2> err.txt
+		"$E2IMAGE" -r --anonymize "$src" - > a-stdout.img 2> /dev/null
+		"$E2IMAGE" -Q --anonymize "$src" a.qcow2 2> /dev/null
+		"$E2IMAGE" -Q --anonymize "$src" - > a-stdout.qcow2 2> /dev/null
+		"$E2IMAGE" -r a.qcow2 back.img
+		"$E2IMAGE" -r a-stdout.qcow2 back-stdout.img
+		for f in a.img a-stdout.img a.qcow2 a-stdout.qcow2 back.img; do
+			found=$(grep -caF LEAKMARK "$f" || true)
+			[ "$found" = 0 ] || fail "$k: $f holds LEAKMARK ($found lines): $(grep -aoE '.{0,16}LEAKMARK.{0,24}' "$f" | head -3)"
+		done
+		cmp a.img a-stdout.img
+		cmp a.img back.img
+		cmp a.img back-stdout.img
+		grep -q "nothing was left unscrubbed" err.txt || fail "$k: $(cat err.txt)"
+		# the same words, but for the journal (not replayed by -n on the
+		# source; emptied in the image)
+		diff <(fsck_n "$src" | grep -v 'skipping journal recovery') <(fsck_n a.img) >&2 ||
+			fail "$k: e2fsck -fn differs (< source, > anonymized)"
+	done
+}
+
+@test "anonymize: every fixture: e2fsck finds what it finds on the source (names masked), checksums hold, hash trees keep their shape" {
+	local f src ino failed=""
+	for f in $(fixtures); do
+		src=$(fixture "$f")
+		rm -f a.img
+		"$E2IMAGE" -r --anonymize "$src" a.img 2> err.txt || { failed="$failed $f(exit)"; continue; }
+		diff <(e2fsck_out "$src" | mask_names) <(e2fsck_out a.img | mask_names) >&2 ||
+			failed="$failed $f(fsck)"
+		# the big directory, by inode number (its name is gone)
+		ino=$(debugfs -R "ls -l /" "$src" 2> /dev/null | awk '$NF == "bigdir" { print $1 }')
+		[ -n "$ino" ] || { failed="$failed $f(no bigdir)"; continue; }
+		if debugfs -R "htree <$ino>" "$src" 2> /dev/null | grep -q '^Root node dump'; then
+			cmp -s <(debugfs -R "htree <$ino>" "$src" 2> /dev/null | grep -E '^(Number|Entry|Reading)') \
+			       <(debugfs -R "htree <$ino>" a.img 2> /dev/null | grep -E '^(Number|Entry|Reading)') ||
+				failed="$failed $f(htree shape)"
+		fi
+	done
+	[ -z "$failed" ] || fail "failed on:$failed"
+}
+
+@test "anonymize: names keep their lengths, differ from the old ones and are unique in their directory; . .. lost+found stay" {
+	local src
+	src=$(fixture ext4-4k)
+	"$E2IMAGE" -r --anonymize "$src" a.img 2> /dev/null
+	for ino in 2 $(debugfs -R "ls -l /" "$src" 2> /dev/null | awk '$2 ~ /^4/ && $NF != "." && $NF != ".." { print $1 }'); do
+		debugfs -R "ls <$ino>" "$src" 2> /dev/null | tr -s ' ' '\n' | grep -vE '^\(|^[0-9]+$|^$' > old.txt || true
+		debugfs -R "ls <$ino>" a.img 2> /dev/null | tr -s ' ' '\n' | grep -vE '^\(|^[0-9]+$|^$' > new.txt || true
+		[ -s old.txt ] || continue
+		[ "$(wc -l < old.txt)" = "$(wc -l < new.txt)" ] || fail "<$ino>: $(wc -l < old.txt) names before, $(wc -l < new.txt) after"
+		cmp -s <(awk '{ print length($0) }' old.txt | sort) <(awk '{ print length($0) }' new.txt | sort) ||
+			fail "<$ino>: lengths differ"
+		[ -z "$(sort new.txt | uniq -d)" ] || fail "<$ino>: duplicate names: $(sort new.txt | uniq -d | head -3)"
+		[ -z "$(grep -vxE '\.|\.\.|lost\+found' old.txt | grep -xFf - new.txt)" ] ||
+			fail "<$ino>: old names kept: $(grep -vxE '\.|\.\.|lost\+found' old.txt | grep -xFf - new.txt | head -3)"
+	done
+	debugfs -R "ls -l /lost+found" a.img 2> /dev/null | grep -q ' \.\.$'
+}
+
+@test "anonymize: --anonymize-map lists old and new names (mode 0600, outside the image); a journal needing recovery is emptied, with a warning" {
+	local src
+	src=$(leaky plain)
+	"$E2IMAGE" -r --anonymize --anonymize-map=map.txt "$src" a.img 2> err.txt
+	[ "$(stat -c %a map.txt)" = 600 ]
+	grep -qP '^name\t2\tLEAKMARKdir\t[a-zA-Z0-9_-]{11}$' map.txt || fail "$(grep LEAKMARKdir map.txt)"
+	new=$(awk -F'\t' '$3 == "LEAKMARKdir" { print $4 }' map.txt)
+	debugfs -R "ls /" a.img 2> /dev/null | grep -qF -- "$new"
+	grep -qP '^symlink\t[0-9]+\tLEAKMARKfast\t' map.txt
+	grep -qP '^label\t0\tLEAKMARKlbl\t' map.txt
+	[ "$(grep -c '^label' map.txt)" = 1 ]
+	[ "$(grep -caF LEAKMARK a.img || true)" = 0 ]
+	grep -q "needs recovery" err.txt
+	dumpe2fs -h "$src" 2> /dev/null | grep -q needs_recovery
+	! dumpe2fs -h a.img 2> /dev/null | grep -q needs_recovery
+	debugfs -R logdump a.img 2> /dev/null | grep -q "Journal starts at block 0"
+	e2fsck -fn a.img > /dev/null 2>&1
+}
+
+@test "anonymize: refusals, with nothing written: -s, -a, the legacy format, -I, a QCOW2 source, =uuid, the map over the image, the map without --anonymize" {
+	local src
+	src=$(fixture ext4-4k)
+	"$E2IMAGE" -Q "$src" in.qcow2
+	for args in "-rs --anonymize" "-ra --anonymize" "--anonymize" "-r --anonymize=uuid" \
+		    "-r --anonymize-map=m.txt"; do
+		run "$E2IMAGE" $args "$src" out.img
+		[ "$status" = 1 ] || fail "$args: exit $status"
+		[ ! -e out.img ] || fail "$args: out.img written"
+		[ ! -e m.txt ] || fail "$args: m.txt written"
+	done
+	run "$E2IMAGE" -r --anonymize in.qcow2 out.img
+	[ "$status" = 1 ] && [ ! -e out.img ] && [[ $output == *"not a QCOW2 image"* ]]
+	run "$E2IMAGE" -r --anonymize --anonymize-map=out.img "$src" out.img
+	[ "$status" = 1 ] || fail "map = image: exit $status"
+	run "$E2IMAGE" -I --anonymize "$src" out.img
+	[ "$status" = 1 ]
+}
+
+@test "anonymize: the source is never written, and two runs give the same bytes (-c finds nothing to write)" {
+	local src before
+	src=$(leaky inline)
+	cp "$src" src.img
+	before=$(sha256sum < src.img)
+	"$E2IMAGE" -r --anonymize src.img a.img 2> /dev/null
+	"$E2IMAGE" -r --anonymize src.img b.img 2> /dev/null
+	"$E2IMAGE" -Q --anonymize src.img a.qcow2 2> /dev/null
+	[ "$(sha256sum < src.img)" = "$before" ]
+	cmp a.img b.img
+	"$E2IMAGE" -rc --anonymize src.img b.img 2> /dev/null
+	cmp a.img b.img
+}
+
+@test "anonymize: a journal full of old blocks becomes holes: raw sparse, qcow2 file and stream alike small and equal" {
+	local src first
+	src=$(leaky plain)
+	cp --sparse=always "$src" j.img
+	# the journal's blocks past its superblock filled with bytes of the past
+	first=$(debugfs -R "bmap <8> 1" j.img 2> /dev/null)
+	head -c $((2000 * 1024)) /dev/urandom | dd of=j.img bs=1024 seek="$first" conv=notrunc status=none
+	"$E2IMAGE" -r j.img plain.img
+	"$E2IMAGE" -r --anonymize j.img a.img 2> /dev/null
+	"$E2IMAGE" -Q --anonymize j.img a.qcow2 2> /dev/null
+	"$E2IMAGE" -Q --anonymize j.img - > s.qcow2 2> /dev/null
+	[ $(du -k a.img | cut -f1) -lt $(( $(du -k plain.img | cut -f1) - 1900 )) ] ||
+		fail "raw: $(du -k a.img plain.img)"
+	[ $(stat -c %s a.qcow2) -lt $(( $(du -k plain.img | cut -f1) * 1024 - 1900 * 1024 )) ] ||
+		fail "qcow2: $(stat -c %s a.qcow2)"
+	[ $(stat -c %s a.qcow2) = $(stat -c %s s.qcow2) ]
+	qemu-img compare a.qcow2 a.img
+	qemu-img compare s.qcow2 a.img
+	qemu-img check s.qcow2 > /dev/null
+}
