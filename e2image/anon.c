@@ -9,13 +9,19 @@
 #include <string.h>
 #include "anon.h"
 
-errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device)
+errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device,
+		    int uuid)
 {
+	errcode_t err;
+
 	memset(a, 0, sizeof(*a));
 	a->fs = fs;
 	a->blocksize = fs->blocksize;
 	a->device = device;
-	return anon_itables_init(a);
+	err = anon_itables_init(a);
+	if (!err && uuid)
+		err = anon_uuid_init(a);
+	return err;
 }
 
 void anon_free(struct anonymizer *a)
@@ -25,6 +31,7 @@ void anon_free(struct anonymizer *a)
 	free(a->leaves);
 	free(a->names);
 	free(a->itables);
+	anon_uuid_free(a);
 	if (a->map)
 		fclose(a->map);
 	memset(a, 0, sizeof(*a));
@@ -177,7 +184,7 @@ static int super_at(const struct anonymizer *a, uint64_t blk, unsigned *off)
 	return (int)g;
 }
 
-enum kind { K_NONE, K_SUPER, K_MMP, K_ITABLE, K_CONTENT };
+enum kind { K_NONE, K_SUPER, K_MMP, K_DESC, K_ITABLE, K_CONTENT };
 
 /* What block blk (its bytes at p) is to the anonymizer; *off: where a
  * superblock copy starts in it; *b: a content block's owner. */
@@ -193,6 +200,8 @@ static enum kind classify(const struct anonymizer *a, uint64_t blk,
 		return K_SUPER;
 	if (ext2fs_has_feature_mmp(sb) && blk == sb->s_mmp_block)
 		return K_MMP;
+	if (anon_desc_at(a, blk))
+		return K_DESC;
 	if (anon_inode_table_block(a, blk))
 		return K_ITABLE;
 	*b = anon_blk_at(a, blk);
@@ -215,6 +224,9 @@ void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf)
 			break;
 		case K_MMP:
 			anon_mmp(a, p);
+			break;
+		case K_DESC:
+			anon_uuid_descs(a, anon_desc_at(a, blk), p);
 			break;
 		case K_ITABLE:
 			anon_inode_table(a, blk, p);

@@ -56,6 +56,12 @@ struct anon_counts {
 	int journal_was_dirty, label, last_mounted, mmp;
 };
 
+/* A block of group descriptors (--anonymize=uuid on gdt_csum). */
+struct anon_desc {
+	uint64_t blk;
+	dgrp_t first;            /* the first group it describes */
+};
+
 struct anonymizer {
 	ext2_filsys fs;
 	unsigned blocksize;
@@ -81,10 +87,20 @@ struct anonymizer {
 	FILE *map;               /* --anonymize-map, or NULL */
 	unsigned mapped;         /* superblock fields mapped already (bits) */
 	errcode_t err;           /* first allocation failure in the hook */
+	/* --anonymize=uuid */
+	int uuid;
+	unsigned char old_uuid[16], new_uuid[16];
+	char old_text[40], new_text[40];
+	int uuid_mapped;
+	ext2_filsys dup;         /* gdt_csum: a handle to checksum descriptors */
+	struct anon_desc *descs; /* gdt_csum: every descriptor block, by blk */
+	size_t ndescs;
 	struct anon_counts n;
 };
 
-errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device);
+/* uuid: --anonymize=uuid, a new UUID too. */
+errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device,
+		    int uuid);
 void anon_free(struct anonymizer *a);
 /* The capture's on_owned hook. */
 void anon_owned(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
@@ -142,6 +158,12 @@ void anon_journal(struct anonymizer *a, uint64_t blk, unsigned char *buf);
 int anon_journal_zeroes(const struct anonymizer *a, uint64_t blk,
 			const unsigned char *buf);
 errcode_t anon_htree(struct anonymizer *a);
+errcode_t anon_uuid_init(struct anonymizer *a);
+void anon_uuid_free(struct anonymizer *a);
+void anon_uuid_super(struct anonymizer *a, struct ext2_super_block *sb);
+const struct anon_desc *anon_desc_at(const struct anonymizer *a, uint64_t blk);
+void anon_uuid_descs(struct anonymizer *a, const struct anon_desc *d,
+		     unsigned char *buf);
 /* --anonymize-map: one line, "what<TAB>owner<TAB>old<TAB>new". */
 void anon_map(struct anonymizer *a, const char *what, ext2_ino_t ino,
 	      const void *old, const void *new, size_t len);

@@ -16,6 +16,7 @@
 #define JSB_MAGIC_OFF 0
 #define JSB_START_OFF 28
 #define JSB_INCOMPAT_OFF 40
+#define JSB_UUID_OFF 48
 #define JSB_CHECKSUM_OFF 0xfc
 #define JSB_SIZE 1024
 #define JBD2_MAGIC 0xc03b3998u
@@ -113,6 +114,8 @@ void anon_super(struct anonymizer *a, unsigned char *p)
 				   sizeof(sb->s_last_mounted));
 	if (a->journal_dirty)
 		sb->s_feature_incompat &= ext2fs_cpu_to_le32(~EXT3_FEATURE_INCOMPAT_RECOVER);
+	if (a->uuid)
+		anon_uuid_super(a, sb);
 	if (ok)
 		(void)ext2fs_superblock_csum_set(a->fs, sb);
 }
@@ -167,7 +170,10 @@ void anon_journal(struct anonymizer *a, uint64_t blk, unsigned char *buf)
 		a->n.journal_blocks++;
 		return;
 	}
-	if (!be32(buf + JSB_START_OFF))
+	/* the journal's UUID, when it is the filesystem's, follows it */
+	if (a->uuid && !memcmp(buf + JSB_UUID_OFF, a->old_uuid, 16))
+		memcpy(buf + JSB_UUID_OFF, a->new_uuid, 16);
+	else if (!be32(buf + JSB_START_OFF))
 		return;
 	put_be32(buf + JSB_START_OFF, 0);
 	if (be32(buf + JSB_INCOMPAT_OFF) & JBD2_CSUM_V2V3) {

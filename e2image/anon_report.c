@@ -60,6 +60,9 @@ void anon_report(const struct anonymizer *a)
 		n->label ? _(", the label") : "",
 		n->last_mounted ? _(", the last-mounted path") : "",
 		n->mmp ? _(", the MMP node and device names") : "");
+	if (a->uuid_mapped)
+		fprintf(stderr, _("%s: new UUID %s (the old one is in the map only)\n"),
+			PROGRAM, a->new_text);
 	if (n->bad_dir_blocks || n->xattr_bad)
 		fprintf(stderr, _("%s: damaged structures: %llu directory entries and "
 				  "%llu xattr entries could not be parsed; the bytes "

@@ -43,7 +43,8 @@ void usage(int to_stdout)
 		"      --anonymize         replace every name and private byte (names,\n"
 		"                          symlink targets, xattrs, inline data, label,\n"
 		"                          journal), keeping the filesystem valid; with -r\n"
-		"                          or -Q; a report of what was not scrubbed follows\n"
+		"                          or -Q; a report of what was not scrubbed follows;\n"
+		"                          --anonymize=uuid: a new random UUID too\n"
 		"      --anonymize-map=FILE  write the old and new names to FILE (mode 0600)\n"
 		"  -b, --superblock=N      open the filesystem with the backup superblock at\n"
 		"                          block N, and keep it and its descriptors\n"
@@ -276,12 +277,11 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 				return bad_number(_("destination offset"), optarg);
 			break;
 		case OPT_ANONYMIZE:
-			if (optarg) {
-				msg_plain(_("--anonymize=%s: not supported yet (the UUID is kept)"),
-					  optarg);
+			if (optarg && strcmp(optarg, "uuid") != 0) {
+				msg_plain(_("--anonymize=%s: the only value is uuid"), optarg);
 				return PARSE_FAIL;
 			}
-			o->anonymize = 1;
+			o->anonymize = optarg ? 2 : 1;
 			break;
 		case OPT_ANONYMIZE_MAP:
 			o->anonymize_map = optarg;

@@ -9,7 +9,7 @@ struct options {
 	int qcow2;        /* -Q */
 	int install;      /* -I */
 	int scramble;     /* -s */
-	int anonymize;    /* --anonymize */
+	int anonymize;    /* --anonymize: 1; --anonymize=uuid: 2 */
 	const char *anonymize_map; /* --anonymize-map=FILE */
 	int all_data;     /* -a */
 	int force;        /* -f */

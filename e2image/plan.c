@@ -137,7 +137,7 @@ static int same_path(const char *a, const char *b)
 static int open_anonymizer(struct plan *p)
 {
 	const struct options *o = p->o;
-	errcode_t err = anon_init(&p->anonymizer, p->fs, o->device);
+	errcode_t err = anon_init(&p->anonymizer, p->fs, o->device, o->anonymize == 2);
 	int fd;
 
 	if (err) {

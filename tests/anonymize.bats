@@ -99,6 +99,32 @@ fsck_n() {
 	[ -z "$failed" ] || fail "failed on:$failed"
 }
 
+@test "anonymize: =uuid: a new UUID, the old one nowhere in the image, every checksum still right (csum_seed; gdt_csum descriptors set again)" {
+	local f src old new failed=""
+	for f in $(fixtures); do
+		src=$(fixture "$f")
+		rm -f u.img map.txt
+		"$E2IMAGE" -r --anonymize=uuid --anonymize-map=map.txt "$src" u.img 2> err.txt ||
+			{ failed="$failed $f(exit)"; continue; }
+		old=$(dumpe2fs -h "$src" 2> /dev/null | awk '/^Filesystem UUID/ { print $3 }')
+		new=$(dumpe2fs -h u.img 2> /dev/null | awk '/^Filesystem UUID/ { print $3 }')
+		[ -n "$new" ] && [ "$new" != "$old" ] || failed="$failed $f(uuid $new)"
+		grep -qP "^uuid\t0\t$old\t$new\$" map.txt || failed="$failed $f(map)"
+		grep -q "new UUID $new" err.txt || failed="$failed $f(report)"
+		! grep -q -- "$old" err.txt || failed="$failed $f(old uuid on stderr)"
+		python3 -c 'import sys, uuid; sys.exit(open(sys.argv[1], "rb").read().count(uuid.UUID(sys.argv[2]).bytes) != 0)' \
+			u.img "$old" || failed="$failed $f(old uuid in the image)"
+		diff <(e2fsck_out "$src" | mask_names) <(e2fsck_out u.img | mask_names) >&2 ||
+			failed="$failed $f(fsck)"
+	done
+	[ -z "$failed" ] || fail "failed on:$failed"
+	# the gdt_csum case matters: a new UUID alone breaks every descriptor
+	src=$(fixture ext4-nocsum)
+	cp --sparse=always "$src" t.img
+	debugfs -w -R "ssv uuid 11111111-2222-4333-8444-555555555555" t.img > /dev/null 2>&1
+	e2fsck -fn t.img 2>&1 | grep -q "descriptor 0 checksum"
+}
+
 @test "anonymize: names keep their lengths, differ from the old ones and are unique in their directory; . .. lost+found stay" {
 	local src
 	src=$(fixture ext4-4k)
@@ -136,11 +162,11 @@ fsck_n() {
 	e2fsck -fn a.img > /dev/null 2>&1
 }
 
-@test "anonymize: refusals, with nothing written: -s, -a, the legacy format, -I, a QCOW2 source, =uuid, the map over the image, the map without --anonymize" {
+@test "anonymize: refusals, with nothing written: -s, -a, the legacy format, -I, a QCOW2 source, a bad =value, the map over the image, the map without --anonymize" {
 	local src
 	src=$(fixture ext4-4k)
 	"$E2IMAGE" -Q "$src" in.qcow2
-	for args in "-rs --anonymize" "-ra --anonymize" "--anonymize" "-r --anonymize=uuid" \
+	for args in "-rs --anonymize" "-ra --anonymize" "--anonymize" "-r --anonymize=uid" \
 		    "-r --anonymize-map=m.txt"; do
 		run "$E2IMAGE" $args "$src" out.img
 		[ "$status" = 1 ] || fail "$args: exit $status"
