@@ -126,6 +126,8 @@ int anon_next_name(struct anonymizer *a, struct anon_dir *d, const char *old,
  * Names grow in memcmp order with k when big_endian. */
 int anon_name_k(uint64_t k, unsigned len, int casefold, int big_endian,
 		char *out);
+/* The next name after name (that of k + 1); 0 past the last one. */
+int anon_name_inc(char *name, unsigned len, int casefold);
 int anon_casefold(const struct anonymizer *a, uint32_t flags);
 /* True for the names that stay: ".", "..", and the root's lost+found. */
 int anon_keeps(const struct anon_dir *d, const unsigned char *name, unsigned len);

@@ -225,32 +225,33 @@ static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
 	return 0;
 }
 
-static void name_length(struct hdir *h, unsigned len)
+/* Names for the entries of one length, listed from first by next. */
+static void name_length(struct hdir *h, unsigned len, uint32_t first)
 {
-	uint32_t any = NO_LEAF, i, *next = &h->d->next[len <= 4 ? len : 0];
+	uint32_t any = NO_LEAF, i, nx, *next = &h->d->next[len <= 4 ? len : 0];
 	uint64_t k, tries, pending = 0, constrained = 0;
-	int cf = anon_casefold(h->a, h->d->flags);
+	int cf = anon_casefold(h->a, h->d->flags), more;
 	char name[256];
 
-	for (i = 0; i < h->nleaves; i++)
-		h->leaves[i].head = NO_LEAF;
-	for (i = h->nents; i-- > 0;) {
+	/* the list is split: leaves' lists (in entry order) and the rest */
+	for (i = first; i != NO_LEAF; i = h->ents[i].next)
+		if (h->ents[i].leaf != NO_LEAF)
+			h->leaves[h->ents[i].leaf].head = NO_LEAF;
+	for (i = first; i != NO_LEAF; i = nx) {
 		struct hent *e = &h->ents[i];
+		uint32_t *head = e->leaf == NO_LEAF ? &any : &h->leaves[e->leaf].head;
 
-		if (e->len != len || e->k != UINT64_MAX)
-			continue;
-		if (e->leaf == NO_LEAF) {
-			e->next = any;
-			any = i;
-		} else {
-			e->next = h->leaves[e->leaf].head;
-			h->leaves[e->leaf].head = i;
-			constrained++;
-		}
+		nx = e->next;
+		e->next = *head;  /* (reversed: any order will do) */
+		*head = i;
+		constrained += e->leaf != NO_LEAF;
 		pending++;
 	}
-	tries = 64 * pending + 65536;
-	for (k = 0; pending && tries-- && anon_name_k(k, len, cf, 0, name); k++) {
+	/* the narrowest leaf needs about as many candidates as there are
+	 * leaves; past that budget a name is kept, and reported */
+	tries = 64 * pending + 16 * (uint64_t)h->nleaves + 1024;
+	more = anon_name_k(0, len, cf, 0, name);
+	for (k = 0; pending && tries-- && more; k++, more = anon_name_inc(name, len, cf)) {
 		uint32_t hv, j;
 
 		if (constrained && hash_of(h, name, len, &hv) &&
@@ -266,6 +267,29 @@ static void name_length(struct hdir *h, unsigned len)
 		if (k + 1 > *next)
 			*next = k + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(k + 1);
 	}
+}
+
+/* Every length's entries, one length at a time. */
+static void name_all(struct hdir *h)
+{
+	uint32_t first[256], last[256], i;
+	unsigned len;
+
+	for (len = 0; len < 256; len++)
+		first[len] = last[len] = NO_LEAF;
+	for (i = 0; i < h->nents; i++) {
+		struct hent *e = &h->ents[i];
+
+		e->next = NO_LEAF;
+		if (last[e->len] == NO_LEAF)
+			first[e->len] = i;
+		else
+			h->ents[last[e->len]].next = i;
+		last[e->len] = i;
+	}
+	for (len = 1; len < 256; len++)
+		if (first[len] != NO_LEAF)
+			name_length(h, len, first[len]);
 }
 
 /* The new names, per leaf in entry order, into the anonymizer's table. */
@@ -306,7 +330,7 @@ static int store(struct hdir *h)
 static int one_dir(struct hdir *h)
 {
 	const struct ext2_dx_root_info *ri;
-	unsigned levels, max_levels, len;
+	unsigned levels, max_levels;
 	uint64_t root;
 	size_t i;
 
@@ -333,8 +357,7 @@ static int one_dir(struct hdir *h)
 	for (i = 0; i < h->nleaves; i++)
 		if (!collect(h, (uint32_t)i))
 			return 0;
-	for (len = 1; len < 256; len++)
-		name_length(h, len);
+	name_all(h);
 	return store(h);
 }
 

@@ -26,11 +26,35 @@ int anon_name_k(uint64_t k, unsigned len, int casefold, int big_endian,
 	if (big_endian)
 		base = 26;
 
+	if (base == ALPHA_ALL && !big_endian) {
+		/* the common case, one per name: shifts, not divisions */
+		for (i = 0; i < len; i++, k >>= 6)
+			out[i] = alpha[k & 63];
+		return k == 0;
+	}
 	for (i = 0; i < len; i++) {
 		out[big_endian ? len - 1 - i : i] = set[k % base];
 		k /= base;
 	}
 	return k == 0;
+}
+
+int anon_name_inc(char *name, unsigned len, int casefold)
+{
+	unsigned base = casefold ? ALPHA_FOLD : ALPHA_ALL, i;
+
+	/* name[0] is the lowest digit, as anon_name_k writes it */
+	for (i = 0; i < len; i++) {
+		const char *at = memchr(alpha, name[i], base);
+		unsigned d = at ? (unsigned)(at - alpha) + 1 : base;
+
+		if (d < base) {
+			name[i] = alpha[d];
+			return 1;
+		}
+		name[i] = alpha[0];
+	}
+	return 0;
 }
 
 int anon_casefold(const struct anonymizer *a, uint32_t flags)

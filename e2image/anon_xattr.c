@@ -113,9 +113,13 @@ void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 	unsigned char *start = inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
 	unsigned char *end = inode + isize;
 
-	if (extra % 4 || start + 4 > end ||
-	    ext2fs_le32_to_cpu(*(uint32_t *)start) != EXT2_EXT_ATTR_MAGIC)
+	if (extra % 4 || start + 4 > end)
 		return;
+	/* no attributes: whatever lies there is left from removed ones */
+	if (ext2fs_le32_to_cpu(*(uint32_t *)start) != EXT2_EXT_ATTR_MAGIC) {
+		memset(start, 0, (size_t)(end - start));
+		return;
+	}
 	entries(a, ino, d, start + 4, end, start + 4, start + 4, 0);
 }
 
