@@ -123,14 +123,17 @@ void anon_super(struct anonymizer *a, unsigned char *p)
 void anon_mmp(struct anonymizer *a, unsigned char *p)
 {
 	struct mmp_struct *m = (struct mmp_struct *)p;
+	int ok;
 
 	if (ext2fs_le32_to_cpu(m->mmp_magic) != EXT4_MMP_MAGIC)
 		return;
+	ok = ext2fs_has_feature_metadata_csum(a->fs->super) &&
+	     ext2fs_mmp_csum_verify(a->fs, m);
 	a->n.mmp |= field(a, "mmp_nodename", 4, (unsigned char *)m->mmp_nodename,
 			  sizeof(m->mmp_nodename));
 	a->n.mmp |= field(a, "mmp_bdevname", 8, (unsigned char *)m->mmp_bdevname,
 			  sizeof(m->mmp_bdevname));
-	if (ext2fs_has_feature_metadata_csum(a->fs->super))
+	if (ok)
 		(void)ext2fs_mmp_csum_set(a->fs, m);
 }
 

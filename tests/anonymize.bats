@@ -215,3 +215,19 @@ fsck_n() {
 	qemu-img compare s.qcow2 a.img
 	qemu-img check s.qcow2 > /dev/null
 }
+
+@test "anonymize: the MMP block's node and device names are replaced, its checksum still right" {
+	local src old_node old_dev
+	src=$(fixture ext4-mmp)
+	"$E2IMAGE" -r --anonymize "$src" a.img 2> err.txt
+	old_node=$(debugfs -R dump_mmp "$src" 2> /dev/null | awk '/^node_name:/ { print $2 }')
+	old_dev=$(debugfs -R dump_mmp "$src" 2> /dev/null | awk '/^device_name:/ { print $2 }')
+	[ -n "$old_node" ] && [ -n "$old_dev" ]
+	debugfs -R dump_mmp a.img > mmp.txt 2>&1
+	grep -q '^node_name: ' mmp.txt
+	! grep -qF -- "$old_node" <(grep '^node_name' mmp.txt) || fail "$(cat mmp.txt)"
+	! grep -qF -- "$old_dev" mmp.txt || fail "$(cat mmp.txt)"
+	[ "$(grep -caF -- "$old_dev" a.img || true)" = 0 ]
+	! grep -qi 'checksum does not match' mmp.txt
+	grep -q "MMP node and device names" err.txt
+}
