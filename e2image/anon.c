@@ -5,6 +5,7 @@
  * its file (anon_dir.c, anon_inode.c, anon_xattr.c, anon_fs.c,
  * anon_htree.c) and in the man page's ANONYMIZED IMAGES.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "anon.h"
@@ -18,6 +19,9 @@ errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device,
 	a->fs = fs;
 	a->blocksize = fs->blocksize;
 	a->device = device;
+	a->scratch = malloc(fs->blocksize);
+	if (!a->scratch)
+		return EXT2_ET_NO_MEMORY;
 	err = anon_itables_init(a);
 	if (!err && uuid)
 		err = anon_uuid_init(a);
@@ -31,19 +35,24 @@ void anon_free(struct anonymizer *a)
 	free(a->leaves);
 	free(a->names);
 	free(a->itables);
+	free(a->scratch);
 	anon_uuid_free(a);
-	if (a->map)
-		fclose(a->map);
+	anon_map_discard(a);
 	memset(a, 0, sizeof(*a));
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
+int anon_grow(void **p, size_t *cap, size_t n, size_t size)
 {
-	size_t c = *cap ? *cap * 2 : 256;
+	size_t c = *cap ? *cap : 64;
 	void *q;
 
 	if (n < *cap)
 		return 1;
+	while (c <= n) {
+		if (c > SIZE_MAX / 2 / size)
+			return 0;
+		c *= 2;
+	}
 	q = realloc(*p, c * size);
 	if (!q)
 		return 0;
@@ -60,7 +69,7 @@ static void note_dir(struct anonymizer *a, ext2_ino_t ino,
 	/* Blocks of one inode come together: the last one is the usual hit. */
 	if (a->ndirs && a->dirs[a->ndirs - 1].ino == ino)
 		return;
-	if (!grow((void **)&a->dirs, &a->capdirs, a->ndirs, sizeof(*a->dirs))) {
+	if (!anon_grow((void **)&a->dirs, &a->capdirs, a->ndirs, sizeof(*a->dirs))) {
 		a->err = EXT2_ET_NO_MEMORY;
 		return;
 	}
@@ -87,7 +96,7 @@ void anon_owned(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
 	while (n) {
 		uint32_t k = n > 0x7fffffff ? 0x7fffffff : (uint32_t)n;
 
-		if (!grow((void **)&a->blks, &a->capblks, a->nblks, sizeof(*a->blks))) {
+		if (!anon_grow((void **)&a->blks, &a->capblks, a->nblks, sizeof(*a->blks))) {
 			a->err = EXT2_ET_NO_MEMORY;
 			return;
 		}
@@ -146,6 +155,33 @@ struct anon_dir *anon_dir_of(struct anonymizer *a, ext2_ino_t ino)
 	return bsearch(&key, a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
 }
 
+/*
+ * Runs that overlap (a damaged filesystem: two inodes claim a block) are
+ * cut so that each block has one owner, the run that starts first: a
+ * lookup then finds every block of every run (a short run inside a long
+ * one would otherwise hide the long one's blocks after it).
+ */
+static void disjoint(struct anonymizer *a)
+{
+	uint64_t end = 0;
+	size_t i, j;
+
+	for (i = j = 0; i < a->nblks; i++) {
+		struct anon_blk *b = &a->blks[i];
+		uint64_t cut = end > b->pblk ? end - b->pblk : 0;
+
+		if (cut >= b->n)
+			continue;
+		b->pblk += cut;
+		b->n -= (uint32_t)cut;
+		if (b->lblk != 0xffffffffu)
+			b->lblk += (uint32_t)cut;
+		end = b->pblk + b->n;
+		a->blks[j++] = *b;
+	}
+	a->nblks = j;
+}
+
 errcode_t anon_prepare(struct anonymizer *a)
 {
 	size_t i, j;
@@ -153,6 +189,7 @@ errcode_t anon_prepare(struct anonymizer *a)
 	if (a->err)
 		return a->err;
 	qsort(a->blks, a->nblks, sizeof(*a->blks), by_pblk);
+	disjoint(a);
 	qsort(a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
 	/* an inode walked twice (the orphan pass) is one directory */
 	for (i = j = 0; i < a->ndirs; i++)
@@ -171,13 +208,17 @@ static int super_at(const struct anonymizer *a, uint64_t blk, unsigned *off)
 	uint64_t first = sb->s_first_data_block, bpg = sb->s_blocks_per_group;
 	dgrp_t g;
 
-	if (blk == 0 && a->blocksize > SUPERBLOCK_OFFSET) {
-		*off = SUPERBLOCK_OFFSET;
+	/* the primary is at byte 1024, whatever the block size and the
+	 * first data block (0 on bigalloc with 1 KiB blocks) */
+	if (blk == SUPERBLOCK_OFFSET / a->blocksize) {
+		*off = SUPERBLOCK_OFFSET % a->blocksize;
 		return 0;
 	}
 	if (blk < first || (blk - first) % bpg)
 		return -1;
 	g = (dgrp_t)((blk - first) / bpg);
+	if (!g)
+		return -1;
 	if (g >= a->fs->group_desc_count || !ext2fs_bg_has_super(a->fs, g))
 		return -1;
 	*off = 0;
@@ -218,6 +259,11 @@ void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf)
 		const struct anon_blk *b = NULL;
 		unsigned off = 0;
 
+		/* the boot sector, before the superblock: nothing the
+		 * filesystem reads, anything a previous user left */
+		if (blk * a->blocksize < SUPERBLOCK_OFFSET)
+			memset(p, 0, SUPERBLOCK_OFFSET - blk * a->blocksize < a->blocksize ?
+				     SUPERBLOCK_OFFSET - blk * a->blocksize : a->blocksize);
 		switch (classify(a, blk, p, &off, &b)) {
 		case K_SUPER:
 			anon_super(a, p + off);

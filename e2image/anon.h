@@ -27,6 +27,7 @@ struct anon_dir {
 	uint32_t ino;
 	uint32_t flags;          /* i_flags */
 	uint16_t mode;
+	uint8_t htree;           /* its tree was read: its nodes and leaves known */
 	uint32_t next[5];        /* name counters: [1..4] by length, [0] longer */
 };
 
@@ -85,7 +86,10 @@ struct anonymizer {
 	int journal_dirty;       /* it needed recovery: the image's will not */
 	uint32_t xattr_id;       /* xattr name counter */
 	FILE *map;               /* --anonymize-map, or NULL */
+	const char *map_path;    /* its name, and the temporary one written */
+	char *map_tmp;
 	unsigned mapped;         /* superblock fields mapped already (bits) */
+	unsigned char *scratch;  /* a block: which bytes an xattr area uses */
 	errcode_t err;           /* first allocation failure in the hook */
 	/* --anonymize=uuid */
 	int uuid;
@@ -115,6 +119,9 @@ void anon_blank(void *arg, uint64_t blk, uint64_t n, char *buf);
 /* The leak report, on stderr. */
 void anon_report(const struct anonymizer *a);
 
+/* Room for n + 1 items of size bytes at *p (capacity *cap); 0: no memory. */
+int anon_grow(void **p, size_t *cap, size_t n, size_t size);
+
 /* Parts (anon_*.c). */
 struct anon_dir *anon_dir_of(struct anonymizer *a, ext2_ino_t ino);
 const struct anon_blk *anon_blk_at(const struct anonymizer *a, uint64_t pblk);
@@ -126,9 +133,14 @@ int anon_next_name(struct anonymizer *a, struct anon_dir *d, const char *old,
  * Names grow in memcmp order with k when big_endian. */
 int anon_name_k(uint64_t k, unsigned len, int casefold, int big_endian,
 		char *out);
+/* How many names of len bytes the nice alphabet gives (anon_name_inc
+ * steps through those only). */
+uint64_t anon_nice_names(unsigned len, int casefold);
 /* The next name after name (that of k + 1); 0 past the last one. */
 int anon_name_inc(char *name, unsigned len, int casefold);
 int anon_casefold(const struct anonymizer *a, uint32_t flags);
+/* Encrypted (the flag, on a filesystem with the encrypt feature). */
+int anon_encrypted(const struct anonymizer *a, uint32_t flags);
 /* True for the names that stay: ".", "..", and the root's lost+found. */
 int anon_keeps(const struct anon_dir *d, const unsigned char *name, unsigned len);
 /* Replaces one live entry's name (the next precomputed one when a->cur). */
@@ -166,6 +178,14 @@ void anon_uuid_super(struct anonymizer *a, struct ext2_super_block *sb);
 const struct anon_desc *anon_desc_at(const struct anonymizer *a, uint64_t blk);
 void anon_uuid_descs(struct anonymizer *a, const struct anon_desc *d,
 		     unsigned char *buf);
+/* --anonymize-map=path (anon_mapfile.c): open under a temporary name;
+ * commit renames it into place (the error set in err); discard removes
+ * it. Open prints its own messages. */
+struct e2i_error;
+int anon_map_open(struct anonymizer *a, const char *path, const char *device,
+		  const char *image);
+errcode_t anon_map_commit(struct anonymizer *a, struct e2i_error *err);
+void anon_map_discard(struct anonymizer *a);
 /* --anonymize-map: one line, "what<TAB>owner<TAB>old<TAB>new". */
 void anon_map(struct anonymizer *a, const char *what, ext2_ino_t ino,
 	      const void *old, const void *new, size_t len);

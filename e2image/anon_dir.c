@@ -62,19 +62,36 @@ void anon_entries(struct anonymizer *a, struct anon_dir *d, unsigned char *p,
 		memset(p + off, 0, len - off);
 }
 
-/* An index node: only the slots past the count are zeroed. */
-static void dx_node(struct anonymizer *a, unsigned char *buf)
+/*
+ * An index node (root: its entries after the root info, found as e2fsck
+ * finds them, at 24 + info_length): the slots past the count, and
+ * whatever lies past the slots and the checksum tail, are zeroed; the
+ * hashes and block numbers stay.
+ */
+static void dx_node(struct anonymizer *a, unsigned char *buf, int root)
 {
+	unsigned bs = a->blocksize, off = root ? 24u + buf[24 + 5] : 8u;
+	unsigned tail = ext2fs_has_feature_metadata_csum(a->fs->super) ? 8 : 0;
+	unsigned count, room;
 	struct ext2_dx_countlimit *cl;
-	int off;
-	unsigned count, limit;
 
-	if (ext2fs_get_dx_countlimit(a->fs, (struct ext2_dir_entry *)buf, &cl, &off))
+	if (off + 4 > bs) {
+		a->n.bad_dir_blocks++;
+		memset(buf + 32, 0, bs - 32);
 		return;
+	}
+	cl = (struct ext2_dx_countlimit *)(buf + off);
+	/* the slots the block has room for, as e2fsck counts them (a
+	 * damaged limit is not believed) */
+	room = (bs - off - (off + tail < bs ? tail : 0)) / 8;
 	count = ext2fs_le16_to_cpu(cl->count);
-	limit = ext2fs_le16_to_cpu(cl->limit);
-	if (count < limit && off + limit * 8u <= a->blocksize)
-		memset(buf + off + count * 8u, 0, (limit - count) * 8u);
+	if (count > room)
+		count = room;
+	if (!count)
+		count = 1;  /* the count/limit slot itself */
+	memset(buf + off + count * 8u, 0, (room - count) * 8u);
+	if (off + room * 8u + tail < bs)
+		memset(buf + off + room * 8u + tail, 0, bs - off - room * 8u - tail);
 }
 
 static int csum_tail(const struct anonymizer *a, const unsigned char *buf)
@@ -85,19 +102,31 @@ static int csum_tail(const struct anonymizer *a, const unsigned char *buf)
 	       ext2fs_le16_to_cpu(t->det_reserved_name_len) == EXT2_DIR_NAME_LEN_CSUM;
 }
 
-static int looks_dx_node(const struct anonymizer *a, const struct anon_dir *d,
-			 const struct anon_blk *b, uint64_t blk,
-			 const unsigned char *buf)
+/*
+ * A directory whose tree was not read before the copy (anon_htree.c could
+ * not parse it): its index nodes are told by their shape, as e2fsck sees
+ * them: the first block when ".." spans the rest of it, another when it
+ * starts with an empty entry that spans it and has no name.
+ */
+static int shaped_dx(const struct anonymizer *a, const struct anon_dir *d,
+		     uint32_t lblk, const unsigned char *buf, int *root)
 {
-	const struct ext2_dir_entry *de = (const void *)buf;
+	const struct ext2_dir_entry *de = (const void *)(lblk ? buf : buf + 12);
 	unsigned rec_len;
 
+	/* without the dir_index feature too: e2fsck -n reads the tree */
 	if (!(d->flags & EXT2_INDEX_FL))
 		return 0;
-	if (blk - b->pblk + b->lblk == 0)
-		return 1;
 	(void)ext2fs_get_rec_len(a->fs, (struct ext2_dir_entry *)de, &rec_len);
-	return !de->inode && rec_len == a->blocksize;
+	*root = !lblk;
+	if (!lblk)
+		return rec_len == a->blocksize - 12 && ext2fs_dirent_name_len(de) == 2;
+	return !de->inode && !ext2fs_dirent_name_len(de) && rec_len == a->blocksize;
+}
+
+int anon_encrypted(const struct anonymizer *a, uint32_t flags)
+{
+	return (flags & EXT4_ENCRYPT_FL) && ext2fs_has_feature_encrypt(a->fs->super);
 }
 
 void anon_dir_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b,
@@ -106,19 +135,22 @@ void anon_dir_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b
 	struct anon_dir tmp = { .ino = b->ino, .flags = b->flags };
 	struct anon_dir *d = anon_dir_of(a, b->ino);
 	const struct anon_leaf *leaf = leaf_at(a, blk);
-	int csum = ext2fs_has_feature_metadata_csum(a->fs->super), ok;
+	int csum = ext2fs_has_feature_metadata_csum(a->fs->super), ok, root = 0;
+	uint32_t lblk = b->lblk + (uint32_t)(blk - b->pblk);
 	unsigned len = a->blocksize;
 
 	if (!d)
 		d = &tmp;
-	if (d->flags & EXT4_ENCRYPT_FL) {
+	if (anon_encrypted(a, d->flags)) {
 		a->n.encrypted_dirs_blocks++;
 		return;
 	}
 	ok = csum && ext2fs_dir_block_csum_verify(a->fs, b->ino,
 						   (struct ext2_dir_entry *)buf);
-	if ((leaf && leaf->off == ANON_NODE) || (!leaf && looks_dx_node(a, d, b, blk, buf))) {
-		dx_node(a, buf);
+	if (leaf && leaf->off == ANON_NODE) {
+		dx_node(a, buf, lblk == 0);
+	} else if (!leaf && !d->htree && shaped_dx(a, d, lblk, buf, &root)) {
+		dx_node(a, buf, root);
 	} else {
 		if (csum && csum_tail(a, buf))
 			len -= 12;

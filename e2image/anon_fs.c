@@ -69,7 +69,7 @@ void anon_symlink_block(struct anonymizer *a, const struct anon_blk *b,
 {
 	size_t n = 0;
 
-	if (b->flags & EXT4_ENCRYPT_FL) {
+	if (anon_encrypted(a, b->flags)) {
 		a->n.encrypted_symlinks++;
 		return;
 	}

@@ -27,8 +27,10 @@ struct hleaf {
 };
 
 struct hent {
-	uint32_t leaf;    /* whose range it needs; NO_LEAF: any hash will do */
+	uint32_t leaf;    /* whose range it needs; NO_LEAF: lo..hi will do */
 	uint32_t home;    /* the leaf it is in */
+	uint32_t lo;      /* NO_LEAF: the bounds its old hash kept, of a */
+	uint64_t hi;      /* damaged range (exclusive), or the whole space */
 	uint32_t next;
 	uint16_t len;
 	uint64_t k;       /* the candidate given, UINT64_MAX: none */
@@ -51,21 +53,6 @@ struct hdir {
 	uint64_t *nodes;
 	size_t nnodes, capnodes;
 };
-
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	size_t c = *cap ? *cap * 2 : 64;
-	void *q;
-
-	if (n < *cap)
-		return 1;
-	q = realloc(*p, c * size);
-	if (!q)
-		return 0;
-	*p = q;
-	*cap = c;
-	return 1;
-}
 
 static uint64_t pblk_of(const struct hdir *h, uint32_t lblk)
 {
@@ -103,19 +90,40 @@ static int hash_of(const struct hdir *h, const char *name, unsigned len,
 }
 
 /* The index entries at ent (a count/limit header first), in [lo, hi). */
+/* An index node's shape: an empty entry, without a name, spanning the
+ * block (read into a scratch block: the caller's buffer holds its node). */
+static int is_node(struct hdir *h, uint32_t lblk)
+{
+	uint64_t pblk = pblk_of(h, lblk);
+	const struct ext2_dir_entry *de = (const void *)h->a->scratch;
+	unsigned rec_len;
+
+	if (!pblk || io_channel_read_blk64(h->a->fs->io, pblk, 1, h->a->scratch))
+		return 0;
+	(void)ext2fs_get_rec_len(h->a->fs, (struct ext2_dir_entry *)de, &rec_len);
+	return !de->inode && !ext2fs_dirent_name_len(de) && rec_len == h->a->blocksize;
+}
+
 static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 		     uint64_t hi)
 {
 	const struct ext2_dx_countlimit *cl = (const void *)(h->buf + off);
 	const struct ext2_dx_entry *ent = (const void *)(h->buf + off);
-	unsigned count = ext2fs_le16_to_cpu(cl->count), i;
-	unsigned limit = ext2fs_le16_to_cpu(cl->limit);
+	unsigned csum = ext2fs_has_feature_metadata_csum(h->a->fs->super) ? 8 : 0;
+	unsigned count, room, i;
 	unsigned char *save;
 	uint64_t pblk;
 	int ok = 1;
 
-	if (!count || count > limit || off + limit * 8u > h->a->blocksize)
+	if (off + 8 + csum > h->a->blocksize)
 		return 0;
+	/* as e2fsck reads a damaged node: no more entries than fit */
+	count = ext2fs_le16_to_cpu(cl->count);
+	room = (h->a->blocksize - off - csum) / 8;
+	if (count > room)
+		count = room;
+	if (!count)
+		return 1;
 	/* children are read into the buffer: this node's entries are copied */
 	save = malloc(count * 8u);
 	if (!save)
@@ -131,9 +139,14 @@ static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 			a = lo;
 		if (b > hi)
 			b = hi;
-		if (level) {
-			ok = read_lblk(h, blk, &pblk) &&
-			     grow((void **)&h->nodes, &h->capnodes, h->nnodes, sizeof(*h->nodes));
+		/* a child that is not there is passed over, as by e2fsck; one
+		 * that is not shaped as a node is a leaf, whatever the depth
+		 * says (a damaged root's indirect_levels) */
+		if (level && is_node(h, blk)) {
+			if (!read_lblk(h, blk, &pblk))
+				continue;
+			ok = anon_grow((void **)&h->nodes, &h->capnodes, h->nnodes,
+				       sizeof(*h->nodes));
 			if (ok) {
 				h->nodes[h->nnodes++] = pblk;
 				ok = walk_node(h, 8, level - 1, a, b);
@@ -141,13 +154,80 @@ static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 			continue;
 		}
 		pblk = pblk_of(h, blk);
-		ok = pblk && grow((void **)&h->leaves, &h->capleaves, h->nleaves,
-				  sizeof(*h->leaves));
+		if (!pblk)
+			continue;
+		ok = anon_grow((void **)&h->leaves, &h->capleaves, h->nleaves,
+			       sizeof(*h->leaves));
 		if (ok)
 			h->leaves[h->nleaves++] = (struct hleaf){ pblk, a, b, NO_LEAF };
 	}
 	free(save);
 	return ok;
+}
+
+static int by_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static int by_leaf_pblk(const void *x, const void *y)
+{
+	const struct hleaf *a = *(const struct hleaf *const *)x;
+	const struct hleaf *b = *(const struct hleaf *const *)y;
+
+	if (a->pblk != b->pblk)
+		return a->pblk < b->pblk ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* A block named twice (a damaged tree, or a node named as a leaf) is
+ * given names once: its later mentions are dropped. */
+static int once_each(struct hdir *h)
+{
+	struct hleaf **by = malloc((h->nleaves + 1) * sizeof(*by));
+	size_t i, j, n = h->nleaves;
+	unsigned char *drop = calloc(n + 1, 1);
+
+	if (!by || !drop) {
+		free(by);
+		free(drop);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		by[i] = &h->leaves[i];
+	qsort(by, n, sizeof(*by), by_leaf_pblk);
+	for (i = 1; i < n; i++) {
+		struct hleaf *keep = by[i - 1];
+
+		if (by[i]->pblk != keep->pblk)
+			continue;
+		/* e2fsck checks the names against each mention's range in
+		 * turn: they must fit them all (or, where nothing does, the
+		 * last, the one e2fsck keeps) */
+		if (by[i]->lo > keep->lo)
+			keep->lo = by[i]->lo;
+		if (by[i]->hi < keep->hi)
+			keep->hi = by[i]->hi;
+		if (keep->lo >= keep->hi) {
+			keep->lo = by[i]->lo;
+			keep->hi = by[i]->hi;
+		}
+		drop[by[i] - h->leaves] = 1;
+		by[i] = keep;
+	}
+	qsort(h->nodes, h->nnodes, sizeof(*h->nodes), by_u64);
+	for (i = 0; i < n; i++)
+		if (bsearch(&h->leaves[i].pblk, h->nodes, h->nnodes, sizeof(*h->nodes), by_u64))
+			drop[i] = 1;
+	for (i = j = 0; i < n; i++)
+		if (!drop[i])
+			h->leaves[j++] = h->leaves[i];
+	h->nleaves = j;
+	free(by);
+	free(drop);
+	return 1;
 }
 
 /* The live names of leaf j, in entry order (the order anon_dir.c meets
@@ -172,8 +252,8 @@ static int collect(struct hdir *h, uint32_t j)
 		off += rec_len;
 		if (!de->inode || !len || anon_keeps(h->d, (const unsigned char *)name, len))
 			continue;
-		if (!grow((void **)&h->ents, &h->capents, h->nents, sizeof(*h->ents)) ||
-		    !grow((void **)&h->olds, &h->olds_cap, h->olds_len + len, 1))
+		if (!anon_grow((void **)&h->ents, &h->capents, h->nents, sizeof(*h->ents)) ||
+		    !anon_grow((void **)&h->olds, &h->olds_cap, h->olds_len + len, 1))
 			return 0;
 		e = &h->ents[h->nents++];
 		e->len = (uint16_t)len;
@@ -183,7 +263,19 @@ static int collect(struct hdir *h, uint32_t j)
 		memcpy(h->olds + h->olds_len, name, len);
 		h->olds_len += len;
 		/* e2fsck's range is inclusive of the next entry's hash */
-		e->leaf = hash_of(h, name, len, &hv) && hv >= l->lo && hv <= l->hi ? j : NO_LEAF;
+		e->leaf = NO_LEAF;
+		e->lo = 0;
+		e->hi = 1ull << 32;
+		if (!hash_of(h, name, len, &hv))
+			continue;
+		/* e2fsck checks each bound on its own (inclusive of the next
+		 * entry's hash): the new hash keeps each the old one kept */
+		if (hv >= l->lo && hv <= l->hi && l->lo < l->hi)
+			e->leaf = j;
+		else if (hv >= l->lo)
+			e->lo = l->lo;
+		else if (hv <= l->hi)
+			e->hi = l->hi + 1;
 	}
 	return 1;
 }
@@ -209,7 +301,7 @@ static uint32_t leaf_for(const struct hdir *h, uint32_t hv)
 /* Gives a candidate to the first entry of list *head whose old name it is
  * not; 1 if it went. */
 static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
-		unsigned len)
+		unsigned len, int hashed, uint32_t hv)
 {
 	uint32_t *p;
 
@@ -217,6 +309,9 @@ static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
 		struct hent *e = &h->ents[*p];
 
 		if (!memcmp(h->olds + e->old, name, len))
+			continue;
+		if (e->leaf == NO_LEAF && (e->lo || e->hi != 1ull << 32) &&
+		    (!hashed || hv < e->lo || hv >= e->hi))
 			continue;
 		e->k = k;
 		*p = e->next;
@@ -229,7 +324,7 @@ static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
 static void name_length(struct hdir *h, unsigned len, uint32_t first)
 {
 	uint32_t any = NO_LEAF, i, nx, *next = &h->d->next[len <= 4 ? len : 0];
-	uint64_t k, tries, pending = 0, constrained = 0;
+	uint64_t k, tries, pending = 0, constrained = 0, bounded = 0, nice;
 	int cf = anon_casefold(h->a, h->d->flags), more;
 	char name[256];
 
@@ -245,21 +340,25 @@ static void name_length(struct hdir *h, unsigned len, uint32_t first)
 		e->next = *head;  /* (reversed: any order will do) */
 		*head = i;
 		constrained += e->leaf != NO_LEAF;
+		bounded += e->leaf == NO_LEAF && (e->lo || e->hi != 1ull << 32);
 		pending++;
 	}
 	/* the narrowest leaf needs about as many candidates as there are
 	 * leaves; past that budget a name is kept, and reported */
 	tries = 64 * pending + 16 * (uint64_t)h->nleaves + 1024;
 	more = anon_name_k(0, len, cf, 0, name);
-	for (k = 0; pending && tries-- && more; k++, more = anon_name_inc(name, len, cf)) {
-		uint32_t hv, j;
+	nice = anon_nice_names(len, cf);
+	for (k = 0; pending && tries-- && more; k++,
+	     more = k < nice ? anon_name_inc(name, len, cf) : anon_name_k(k, len, cf, 0, name)) {
+		uint32_t hv = 0, j;
 
-		if (constrained && hash_of(h, name, len, &hv) &&
-		    (j = leaf_for(h, hv)) != NO_LEAF &&
-		    give(h, &h->leaves[j].head, k, name, len)) {
+		int hashed = (constrained || bounded) && hash_of(h, name, len, &hv);
+
+		if (constrained && hashed && (j = leaf_for(h, hv)) != NO_LEAF &&
+		    give(h, &h->leaves[j].head, k, name, len, hashed, hv)) {
 			constrained--;
 			pending--;
-		} else if (any != NO_LEAF && give(h, &any, k, name, len)) {
+		} else if (any != NO_LEAF && give(h, &any, k, name, len, hashed, hv)) {
 			pending--;
 		} else {
 			continue;
@@ -300,14 +399,14 @@ static int store(struct hdir *h)
 	size_t i, e = 0;
 
 	for (i = 0; i < h->nnodes; i++) {
-		if (!grow((void **)&a->leaves, &a->capleaves, a->nleaves, sizeof(*a->leaves)))
+		if (!anon_grow((void **)&a->leaves, &a->capleaves, a->nleaves, sizeof(*a->leaves)))
 			return 0;
 		a->leaves[a->nleaves++] = (struct anon_leaf){ h->nodes[i], ANON_NODE, 0 };
 	}
 	for (i = 0; i < h->nleaves; i++) {
 		struct anon_leaf *l;
 
-		if (!grow((void **)&a->leaves, &a->capleaves, a->nleaves, sizeof(*a->leaves)))
+		if (!anon_grow((void **)&a->leaves, &a->capleaves, a->nleaves, sizeof(*a->leaves)))
 			return 0;
 		l = &a->leaves[a->nleaves++];
 		l->pblk = h->leaves[i].pblk;
@@ -315,7 +414,7 @@ static int store(struct hdir *h)
 		for (; e < h->nents && h->ents[e].home == i; e++) {
 			struct hent *x = &h->ents[e];
 
-			if (!grow((void **)&a->names, &a->names_cap, a->names_len + x->len, 1))
+			if (!anon_grow((void **)&a->names, &a->names_cap, a->names_len + x->len, 1))
 				return 0;
 			if (x->k == UINT64_MAX ||
 			    !anon_name_k(x->k, x->len, cf, 0, a->names + a->names_len))
@@ -339,8 +438,12 @@ static int one_dir(struct hdir *h)
 	ri = (const void *)(h->buf + 24);
 	levels = ri->indirect_levels;
 	max_levels = ext2fs_has_feature_largedir(h->a->fs->super) ? MAX_LEVELS : 2;
-	if (ri->reserved_zero || ri->info_length != 8 || levels >= max_levels)
+	/* e2fsck -n reads on past a root with reserved bits set or a longer
+	 * info; one it cannot read is left to anon_dir.c's shapes */
+	if (ri->info_length < 8 || 24u + ri->info_length + 8 > h->a->blocksize)
 		return 0;
+	if (levels >= max_levels)
+		levels = max_levels - 1;  /* the blocks' shapes decide */
 	h->version = ri->hash_version;
 	if (h->version <= EXT2_HASH_TEA &&
 	    (h->a->fs->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH))
@@ -349,16 +452,20 @@ static int one_dir(struct hdir *h)
 	if (h->version == EXT2_HASH_SIPHASH)
 		return 0;
 	h->flags = anon_casefold(h->a, h->d->flags) ? EXT4_CASEFOLD_FL : 0;
-	if (!grow((void **)&h->nodes, &h->capnodes, h->nnodes, sizeof(*h->nodes)))
+	if (!anon_grow((void **)&h->nodes, &h->capnodes, h->nnodes, sizeof(*h->nodes)))
 		return 0;
 	h->nodes[h->nnodes++] = root;
-	if (!walk_node(h, 24 + ri->info_length, (int)levels, 0, 1ull << 32))
+	if (!walk_node(h, 24 + ri->info_length, (int)levels, 0, 1ull << 32) ||
+	    !once_each(h))
 		return 0;
 	for (i = 0; i < h->nleaves; i++)
 		if (!collect(h, (uint32_t)i))
 			return 0;
 	name_all(h);
-	return store(h);
+	if (!store(h))
+		return 0;
+	h->d->htree = 1;
+	return 1;
 }
 
 static int runs_by_ino(const void *x, const void *y)
@@ -384,8 +491,6 @@ errcode_t anon_htree(struct anonymizer *a)
 	struct hdir h;
 	size_t i, n = 0, r = 0;
 
-	if (!ext2fs_has_feature_dir_index(a->fs->super))
-		return 0;
 	runs = malloc((a->nblks ? a->nblks : 1) * sizeof(*runs));
 	memset(&h, 0, sizeof(h));
 	h.a = a;
@@ -407,7 +512,7 @@ errcode_t anon_htree(struct anonymizer *a)
 			r++;
 		for (first = r; r < n && runs[r]->ino == d->ino; r++)
 			;
-		if (!(d->flags & EXT2_INDEX_FL) || (d->flags & EXT4_ENCRYPT_FL))
+		if (!(d->flags & EXT2_INDEX_FL) || anon_encrypted(a, d->flags))
 			continue;
 		h.d = d;
 		h.runs = runs + first;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "anon.h"
+#include "zero.h"
 
 #define IBLOCK (EXT2_N_BLOCKS * 4) /* i_block's bytes */
 
@@ -53,20 +54,22 @@ static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 	int has_ibody = isize > EXT2_GOOD_OLD_INODE_SIZE;
 
 	/* Most inodes of a table are unused and all zeros. */
-	if (!mode && !in->i_links_count && !flags &&
-	    (!has_ibody || !((struct ext2_inode_large *)p)->i_extra_isize))
+	if (!mode && !in->i_links_count && !flags && is_zero(p, isize))
 		return;
 	/* the checksum is checked on the bytes before, and set again only
 	 * when it was right and something changed: most inodes (files
 	 * without inline data or xattrs) never pay for a crc32c */
 	memcpy(orig, p, isize);
-	if (LINUX_S_ISLNK(mode) && (flags & EXT4_ENCRYPT_FL)) {
+	if (LINUX_S_ISLNK(mode) && anon_encrypted(a, flags)) {
 		a->n.encrypted_symlinks++;
 	} else if (LINUX_S_ISLNK(mode) && inl) {
-		anon_symlink_text(a, ino, blk, size < IBLOCK ? size : IBLOCK);
-	} else if (LINUX_S_ISLNK(mode) && ext2fs_is_fast_symlink(in)) {
-		anon_symlink_text(a, ino, blk, size < IBLOCK ? size : IBLOCK);
-	} else if (LINUX_S_ISDIR(mode) && inl && !(flags & EXT4_ENCRYPT_FL)) {
+		anon_symlink_text(a, ino, blk, IBLOCK);
+	} else if (LINUX_S_ISLNK(mode) && !(flags & EXT4_EXTENTS_FL) &&
+		   (ext2fs_is_fast_symlink(in) || !ext2fs_inode_data_blocks2(a->fs, in))) {
+		/* a target in i_block, whatever i_size says (a damaged or an
+		 * old kernel's inode): the text up to its first NUL */
+		anon_symlink_text(a, ino, blk, IBLOCK);
+	} else if (LINUX_S_ISDIR(mode) && inl && !anon_encrypted(a, flags)) {
 		a->n.inline_dirs++;
 		anon_entries(a, &tmp, blk + 4, IBLOCK - 4, 1);
 	} else if (inl && !LINUX_S_ISDIR(mode)) {

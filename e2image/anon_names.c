@@ -7,6 +7,7 @@
  * once per directory and length (counters per length up to 4 letters,
  * one shared by longer names, whose lengths keep them apart).
  */
+#include <stdint.h>
 #include <string.h>
 #include "anon.h"
 
@@ -15,22 +16,93 @@ static const char alpha[] =
 #define ALPHA_ALL 64
 #define ALPHA_FOLD 38  /* the lower-case part */
 
+/* The other bytes a name may hold, for directories with more names of a
+ * length than the nice alphabet gives: any byte but NUL, '/' and '.'
+ * (lower-case letters and the rest of the nice ones excluded); in a
+ * casefolded directory ASCII only (valid UTF-8) and no letters (they
+ * fold). */
+static unsigned big_set(int casefold, char *out)
+{
+	unsigned c, n = 0;
+
+	for (c = 1; c < (casefold ? 0x80u : 0x100u); c++) {
+		if (c == '/' || c == '.' || memchr(alpha, (int)c, ALPHA_ALL) ||
+		    (casefold && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))))
+			continue;
+		out[n++] = (char)c;
+	}
+	return n;
+}
+
+/* a^b, or UINT64_MAX past it */
+static uint64_t power(uint64_t a, unsigned b)
+{
+	uint64_t r = 1;
+
+	while (b--) {
+		if (r > UINT64_MAX / a)
+			return UINT64_MAX;
+		r *= a;
+	}
+	return r;
+}
+
+/*
+ * Past the nice names: the k-th name of len bytes holding at least one
+ * other byte, so it is none of the nice ones. Counted by the position i
+ * of its first other byte: nice bytes before it, any after it.
+ */
+static int other_name(uint64_t k, unsigned len, int casefold, char *out)
+{
+	char big[256], all[256 + ALPHA_ALL];
+	unsigned nb = big_set(casefold, big), nn = casefold ? ALPHA_FOLD : ALPHA_ALL;
+	unsigned nt = nn + nb, i, j;
+
+	memcpy(all, alpha, nn);
+	memcpy(all + nn, big, nb);
+	for (i = 0; i < len; i++) {
+		uint64_t low = power(nn, i), high = power(nt, len - 1 - i), count;
+
+		count = low == UINT64_MAX || high == UINT64_MAX ||
+				low > UINT64_MAX / nb / high ? UINT64_MAX : low * nb * high;
+		if (k >= count) {
+			k -= count;
+			continue;
+		}
+		for (j = 0; j < i; j++, k /= nn)
+			out[j] = alpha[k % nn];
+		out[i] = big[k % nb];
+		k /= nb;
+		for (j = i + 1; j < len; j++, k /= nt)
+			out[j] = all[k % nt];
+		return 1;
+	}
+	return 0;
+}
+
+uint64_t anon_nice_names(unsigned len, int casefold)
+{
+	return power(casefold ? ALPHA_FOLD : ALPHA_ALL, len);
+}
+
 int anon_name_k(uint64_t k, unsigned len, int casefold, int big_endian,
 		char *out)
 {
 	unsigned base = casefold ? ALPHA_FOLD : ALPHA_ALL, i;
+	uint64_t nice = power(base, len);
 	/* letters only, in memcmp's order: for xattr names, so that a
 	 * sorted block stays sorted */
 	const char *set = alpha;
 
 	if (big_endian)
 		base = 26;
-
-	if (base == ALPHA_ALL && !big_endian) {
+	else if (k >= nice)
+		return other_name(k - nice, len, casefold, out);
+	if (base == ALPHA_ALL) {
 		/* the common case, one per name: shifts, not divisions */
 		for (i = 0; i < len; i++, k >>= 6)
 			out[i] = alpha[k & 63];
-		return k == 0;
+		return 1;
 	}
 	for (i = 0; i < len; i++) {
 		out[big_endian ? len - 1 - i : i] = set[k % base];

@@ -3,6 +3,7 @@
  * reporter to keep; it never goes into the image) and the leak report.
  */
 #include <stdio.h>
+#include <string.h>
 #include "anon.h"
 #include "nls.h"
 
@@ -44,7 +45,9 @@ static void line(const char *what, uint64_t n)
 void anon_report(const struct anonymizer *a)
 {
 	const struct anon_counts *n = &a->n;
-	uint64_t left = n->names_kept_short + n->names_kept_htree +
+	const char *mo = (const char *)a->fs->super->s_mount_opts;
+	size_t mo_len = strnlen(mo, sizeof(a->fs->super->s_mount_opts));
+	uint64_t left = mo_len + n->names_kept_short + n->names_kept_htree +
 			n->encrypted_dirs_blocks + n->encrypted_symlinks +
 			n->xattrs_kept + n->ea_inode_values;
 
@@ -85,4 +88,6 @@ void anon_report(const struct anonymizer *a)
 	     n->xattrs_kept);
 	line(_("xattrs whose value lives in an EA inode (not in the image; the entry's name kept)"),
 	     n->ea_inode_values);
+	line(_("bytes of default mount options in the superblock (tune2fs -E mount_opts=; kept for analysis)"),
+	     mo_len);
 }

@@ -16,9 +16,27 @@
 #define NS_POSIX_ACL_DEFAULT 3
 #define NS_SYSTEM 7
 
+
+/*
+ * The k-th new name of len letters: in a block from the second half of
+ * the alphabet (n-z first), in an inode from the first (a-m), so an inode
+ * never gets a name twice, from its body and from the block it shares.
+ */
+static int xattr_name(uint32_t k, unsigned len, int in_block, char *out)
+{
+	uint64_t half = 13;
+	unsigned i;
+
+	for (i = 1; i < len && half <= UINT32_MAX; i++)
+		half *= 26;
+	if (k >= half)
+		return 0;
+	return anon_name_k(k + (in_block ? half : 0), len, 1, 1, out);
+}
+
 static void one_entry(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 		      struct ext2_ext_attr_entry *e, unsigned char *value,
-		      uint32_t *k, int always_hash)
+		      uint32_t *k, int in_block, int always_hash)
 {
 	unsigned char *name = (unsigned char *)(e + 1);
 	unsigned nl = e->e_name_len;
@@ -44,7 +62,7 @@ static void one_entry(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 		   e->e_name_index == NS_SYSTEM) {
 		return;
 	} else {
-		if (anon_name_k((*k)++, nl, 1, 1, fresh)) {
+		if (xattr_name((*k)++, nl, in_block, fresh)) {
 			anon_map(a, "xattr", ino, name, fresh, nl);
 			memcpy(name, fresh, nl);
 		} else {
@@ -58,17 +76,55 @@ static void one_entry(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 						    : ext2fs_ext_attr_hash_entry(e, value));
 }
 
-/* Entries from first to end; values at base + e_value_offs, inside
- * [vstart, end). Returns the entry that ends the list. */
-static struct ext2_ext_attr_entry *
-entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
-	unsigned char *first, unsigned char *end, unsigned char *base,
-	unsigned char *vstart, int is_block)
+/* Marks [p, p + n) of the region [lo, end) as holding something. */
+static void mark(unsigned char *used, const unsigned char *lo,
+		 const unsigned char *end, const unsigned char *p, size_t n)
+{
+	if (p < lo)
+		n = (size_t)(p + n > lo ? p + n - lo : 0), p = lo;
+	if (p >= end)
+		return;
+	if (n > (size_t)(end - p))
+		n = (size_t)(end - p);
+	memset(used + (p - lo), 1, n);
+}
+
+/* Where the list of entries from first ends (after its 4 zero bytes, or
+ * at the first entry that does not fit). */
+static unsigned char *table_end(unsigned char *first, unsigned char *end)
 {
 	struct ext2_ext_attr_entry *e = (struct ext2_ext_attr_entry *)first;
-	unsigned char *low = end;  /* the lowest value: free space ends there */
-	uint32_t k = 0;
 
+	while ((unsigned char *)e + 4 <= end && *(uint32_t *)e) {
+		if ((unsigned char *)e + sizeof(*e) > end ||
+		    (unsigned char *)e + EXT2_EXT_ATTR_LEN(e->e_name_len) > end)
+			return (unsigned char *)e;
+		e = EXT2_EXT_ATTR_NEXT(e);
+	}
+	return (unsigned char *)e + 4 <= end ? (unsigned char *)e + 4 : end;
+}
+
+/*
+ * Entries from first, in the region [lo, end); values at base +
+ * e_value_offs. Afterwards every byte of the region that no entry and no
+ * value holds is zeroed: stale names and values of removed attributes,
+ * values no entry points at any more, and whatever follows a damaged
+ * entry. Returns the entry that ends the list.
+ */
+static struct ext2_ext_attr_entry *
+entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
+	unsigned char *first, unsigned char *lo, unsigned char *end,
+	unsigned char *base, int is_block)
+{
+	struct ext2_ext_attr_entry *e = (struct ext2_ext_attr_entry *)first;
+	unsigned char *used = a->scratch;
+	uint32_t k = 0;
+	size_t i;
+
+	unsigned char *table = table_end(first, end);
+
+	memset(used, 0, (size_t)(end - lo));
+	mark(used, lo, end, lo, (size_t)(first - lo));
 	while ((unsigned char *)e + 4 <= end && *(uint32_t *)e) {
 		unsigned char *v;
 		uint32_t vs;
@@ -76,32 +132,34 @@ entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 		if ((unsigned char *)e + sizeof(*e) > end ||
 		    (unsigned char *)e + EXT2_EXT_ATTR_LEN(e->e_name_len) > end) {
 			a->n.xattr_bad++;
-			memset(e, 0, (size_t)(end - (unsigned char *)e));
 			break;
 		}
+		mark(used, lo, end, (unsigned char *)e, EXT2_EXT_ATTR_LEN(e->e_name_len));
 		v = base + ext2fs_le16_to_cpu(e->e_value_offs);
 		vs = ext2fs_le32_to_cpu(e->e_value_size);
-		if (e->e_value_inum)
+		if (e->e_value_inum) {
 			a->n.ea_inode_values++;
-		else if (v < vstart || v > end || vs > (size_t)(end - v)) {
-			/* the name goes; the value is nowhere to be read */
+		} else if (v < table || v > end || vs > (size_t)(end - v)) {
+			/* the name goes; the value is nowhere to be read, or
+			 * lies on the entries (zeroing it would spoil them;
+			 * its bytes there are entries, rewritten as such) */
 			struct ext2_ext_attr_entry copy = *e;
 
 			a->n.xattr_bad++;
 			e->e_value_size = 0;
-			one_entry(a, ino, d, e, vstart, &k, 0);
+			one_entry(a, ino, d, e, lo, &k, is_block, 0);
 			e->e_value_size = copy.e_value_size;
 			e->e_hash = copy.e_hash;
 		} else {
-			one_entry(a, ino, d, e, v, &k, is_block);
-			if (vs && v < low)
-				low = v;
+			one_entry(a, ino, d, e, v, &k, is_block, is_block);
+			mark(used, lo, end, v, EXT2_EXT_ATTR_SIZE(vs));
 		}
 		e = EXT2_EXT_ATTR_NEXT(e);
 	}
-	/* stale names and values of removed attributes */
-	if ((unsigned char *)e + 4 <= low)
-		memset((unsigned char *)e + 4, 0, (size_t)(low - (unsigned char *)e - 4));
+	mark(used, lo, end, (unsigned char *)e, 4);  /* the list's end */
+	for (i = 0; i < (size_t)(end - lo); i++)
+		if (!used[i])
+			lo[i] = 0;
 	return e;
 }
 
@@ -110,17 +168,21 @@ void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 {
 	struct ext2_inode_large *in = (struct ext2_inode_large *)inode;
 	unsigned extra = ext2fs_le16_to_cpu(in->i_extra_isize);
-	unsigned char *start = inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
-	unsigned char *end = inode + isize;
+	unsigned char *start, *end = inode + isize;
 
-	if (extra % 4 || start + 4 > end)
+	/* a bad size: the attributes are looked for where e2fsck -y puts
+	 * them back, after the standard extra fields */
+	if (extra % 4 || EXT2_GOOD_OLD_INODE_SIZE + extra + 4 > isize)
+		extra = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+	start = inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
+	if (start + 4 > end)
 		return;
 	/* no attributes: whatever lies there is left from removed ones */
 	if (ext2fs_le32_to_cpu(*(uint32_t *)start) != EXT2_EXT_ATTR_MAGIC) {
 		memset(start, 0, (size_t)(end - start));
 		return;
 	}
-	entries(a, ino, d, start + 4, end, start + 4, start + 4, 0);
+	entries(a, ino, d, start + 4, start + 4, end, start + 4, 0);
 }
 
 void anon_xattr_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b,
@@ -131,14 +193,15 @@ void anon_xattr_block(struct anonymizer *a, uint64_t blk, const struct anon_blk 
 	struct ext2_ext_attr_entry *end;
 	int ok;
 
-	if (ext2fs_le32_to_cpu(h->h_magic) != EXT2_EXT_ATTR_MAGIC) {
+	/* a bad header: e2fsck -n reads the entries all the same, so they
+	 * are rewritten all the same */
+	if (ext2fs_le32_to_cpu(h->h_magic) != EXT2_EXT_ATTR_MAGIC &&
+	    ext2fs_le32_to_cpu(h->h_magic) != EXT2_EXT_ATTR_MAGIC_v1)
 		a->n.xattr_bad++;
-		return;
-	}
 	ok = ext2fs_has_feature_metadata_csum(a->fs->super) &&
 	     ext2fs_ext_attr_block_csum_verify(a->fs, b->ino, blk, h);
-	end = entries(a, b->ino, &d, buf + sizeof(*h), buf + a->blocksize, buf,
-		      buf + sizeof(*h), 1);
+	end = entries(a, b->ino, &d, buf + sizeof(*h), buf + sizeof(*h),
+		      buf + a->blocksize, buf, 1);
 	if ((unsigned char *)end + 4 <= buf + a->blocksize)
 		ext2fs_ext_attr_block_rehash(h, end);
 	if (ok)

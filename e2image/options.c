@@ -223,6 +223,12 @@ static enum parse_result check(struct options *o)
 		msg_plain(_("--anonymize works with -r or -Q, and not with -s, -a, a move or -I"));
 		return PARSE_FAIL;
 	}
+	/* into an existing image, the blocks not captured would keep what
+	 * the file held (a full copy's data, an older image's names) */
+	if (o->anonymize && (o->check || o->dest_offset)) {
+		msg_plain(_("--anonymize cannot be used with -c or -O: the output's other bytes would stay"));
+		return PARSE_FAIL;
+	}
 	if (!o->qcow2_version)
 		o->qcow2_version = 2;
 	return PARSE_OK;

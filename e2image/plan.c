@@ -89,78 +89,18 @@ static int tables_cold(struct plan *p)
 	return !buf || k < 0 || cached * 10 < probed * 9;
 }
 
-/* A path made absolute, for a file that may not exist yet: its directory
- * resolved, its last component as given. */
-static char *resolved(const char *path)
-{
-	char *dup = strdup(path), *slash, *dir, *out = NULL;
-	const char *base;
-
-	if (!dup)
-		return NULL;
-	slash = strrchr(dup, '/');
-	if (slash) {
-		*slash = 0;
-		base = slash + 1;
-		dir = realpath(slash == dup ? "/" : dup, NULL);
-	} else {
-		base = dup;
-		dir = realpath(".", NULL);
-	}
-	if (dir && asprintf(&out, "%s/%s", dir, base) < 0)
-		out = NULL;
-	free(dir);
-	free(dup);
-	return out;
-}
-
-/* 1 when a and b are one file, existing or not. */
-static int same_path(const char *a, const char *b)
-{
-	char *ra, *rb;
-	int same;
-
-	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
-		return 0;
-	if (same_storage(a, b))
-		return 1;
-	ra = resolved(a);
-	rb = resolved(b);
-	same = ra && rb && strcmp(ra, rb) == 0;
-	free(ra);
-	free(rb);
-	return same;
-}
-
-/* The map file holds every old name: created for its owner only, never
- * through a symlink, never over the source or the image. */
 static int open_anonymizer(struct plan *p)
 {
 	const struct options *o = p->o;
 	errcode_t err = anon_init(&p->anonymizer, p->fs, o->device, o->anonymize == 2);
-	int fd;
 
 	if (err) {
 		msg_err(err, _("while allocating buffers for %s"), o->device);
 		return 0;
 	}
 	p->anon = &p->anonymizer;
-	if (!o->anonymize_map)
-		return 1;
-	if (same_path(o->anonymize_map, o->device) ||
-	    same_path(o->anonymize_map, o->image)) {
-		msg_plain(_("--anonymize-map %s is the source or the image"), o->anonymize_map);
-		return 0;
-	}
-	fd = open(o->anonymize_map, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0 || !(p->anon->map = fdopen(fd, "w"))) {
-		msg_err(errno, _("while creating %s"), o->anonymize_map);
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	return 1;
+	return !o->anonymize_map ||
+	       anon_map_open(p->anon, o->anonymize_map, o->device, o->image);
 }
 
 static void init_map(struct plan *p, struct blockmap *m)
@@ -251,6 +191,11 @@ int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
 	if (err)
 		msg_err(err, "%s", p->err.what);
 	return !err;
+}
+
+errcode_t plan_copy_done(struct plan *p)
+{
+	return p->anon ? anon_map_commit(p->anon, &p->err) : 0;
 }
 
 void plan_transform_copy(const struct plan *p, struct copy_opts *co)
@@ -383,18 +328,8 @@ int plan_status(struct plan *p, int ok)
 {
 	struct e2i_warnings *w = &p->warn;
 
-	if (p->anon && p->anon->map) {
-		/* a map cut short must not look whole: it goes with a failure */
-		int bad = ferror(p->anon->map) | fclose(p->anon->map);
-
-		p->anon->map = NULL;
-		if (ok && bad) {
-			msg_err(errno ? errno : EIO, _("while writing %s"), p->o->anonymize_map);
-			ok = 0;
-		}
-		if (!ok)
-			(void)unlink(p->o->anonymize_map);
-	}
+	if (p->anon && !ok)
+		anon_map_discard(p->anon);  /* a failed run leaves no map */
 	if (!ok)
 		return 1;
 	if (p->anon)
@@ -414,12 +349,8 @@ int plan_status(struct plan *p, int ok)
 void plan_close(struct plan *p)
 {
 	scrambler_free(&p->scr);
-	if (p->anon && p->anon->map) {
-		/* never reached plan_status: the job failed early */
-		fclose(p->anon->map);
-		p->anon->map = NULL;
-		(void)unlink(p->o->anonymize_map);
-	}
+	if (p->anon)
+		anon_map_discard(p->anon);  /* a job that failed early */
 	anon_free(&p->anonymizer);
 	warn_destroy(&p->warn);
 	source_close(&p->src);

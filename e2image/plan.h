@@ -53,6 +53,10 @@ void sink_params_for(const struct options *o, unsigned blocksize,
  * blocksize bytes, blocks of them; prints its own message on failure. */
 int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
 		   struct sink **out);
+/* After the last block is copied, before the output is made final: what
+ * goes with the image is made final first (the --anonymize map), so a
+ * failure there leaves no image either. */
+errcode_t plan_copy_done(struct plan *p);
 /* -s, --anonymize: the rewrite of a copy whose bytes go to the image. */
 void plan_transform_copy(const struct plan *p, struct copy_opts *co);
 /* Finds the blocks. */

@@ -235,6 +235,8 @@ static int write_image(struct qjob *q)
 			return 0;
 		err = one_pass(q, cb);
 	}
+	if (!err)
+		err = plan_copy_done(p);
 	if (!err && q->out)
 		err = q->out->ops->finish(q->out);
 	if (err && p->prog.enabled)

@@ -43,6 +43,8 @@ static int copy(struct raw_job *j)
 	else if (p->prog.enabled)
 		fputc('\n', stderr);
 	if (!err)
+		err = plan_copy_done(p);
+	if (!err)
 		err = j->sink->ops->finish(j->sink);
 	p->sum.t_copy = now_seconds() - t0;
 	if (err) {

@@ -5,6 +5,8 @@
  * loop device is backed by FILE).
  */
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/loop.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -40,3 +42,47 @@ int same_storage(const char *a, const char *b)
 		return loop_backed_by(b, &sa);
 	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
+
+/* A path made absolute, for a file that may not exist yet: its directory
+ * resolved, its last component as given. */
+static char *resolved(const char *path)
+{
+	char *dup = strdup(path), *slash, *dir, *out = NULL;
+	const char *base;
+
+	if (!dup)
+		return NULL;
+	slash = strrchr(dup, '/');
+	if (slash) {
+		*slash = 0;
+		base = slash + 1;
+		dir = realpath(slash == dup ? "/" : dup, NULL);
+	} else {
+		base = dup;
+		dir = realpath(".", NULL);
+	}
+	if (dir && asprintf(&out, "%s/%s", dir, base) < 0)
+		out = NULL;
+	free(dir);
+	free(dup);
+	return out;
+}
+
+/* 1 when a and b are one file, existing or not. */
+int same_path(const char *a, const char *b)
+{
+	char *ra, *rb;
+	int same;
+
+	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+		return 0;
+	if (same_storage(a, b))
+		return 1;
+	ra = resolved(a);
+	rb = resolved(b);
+	same = ra && rb && strcmp(ra, rb) == 0;
+	free(ra);
+	free(rb);
+	return same;
+}
+
