@@ -163,6 +163,9 @@ void anon_xattr_block(struct anonymizer *a, uint64_t blk, const struct anon_blk 
  * (NULL for other inodes). */
 void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 		      unsigned char *inode, unsigned isize);
+/* True when the inode body holds no attributes and nothing else either:
+ * anon_xattr_ibody would change nothing. */
+int anon_ibody_untouched(unsigned char *inode, unsigned isize);
 void anon_symlink_text(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 		       size_t len);
 void anon_super(struct anonymizer *a, unsigned char *sb);

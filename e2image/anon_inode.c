@@ -56,6 +56,11 @@ static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 	/* Most inodes of a table are unused and all zeros. */
 	if (!mode && !in->i_links_count && !flags && is_zero(p, isize))
 		return;
+	/* a file or directory without inline data and with nothing in its
+	 * body (most inodes): nothing to change, nothing to copy */
+	if (!LINUX_S_ISLNK(mode) && !inl &&
+	    (!has_ibody || anon_ibody_untouched(p, isize)))
+		return;
 	/* the checksum is checked on the bytes before, and set again only
 	 * when it was right and something changed: most inodes (files
 	 * without inline data or xattrs) never pay for a crc32c */

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 #include "anon.h"
+#include "zero.h"
 
 #define NS_POSIX_ACL_ACCESS 2
 #define NS_POSIX_ACL_DEFAULT 3
@@ -163,19 +164,34 @@ entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 	return e;
 }
 
-void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
-		      unsigned char *inode, unsigned isize)
+/* Where the attributes of an inode's body start (a bad size: where
+ * e2fsck -y puts them back, after the standard extra fields); NULL when
+ * there is no room for them. */
+static unsigned char *ibody_start(unsigned char *inode, unsigned isize)
 {
 	struct ext2_inode_large *in = (struct ext2_inode_large *)inode;
 	unsigned extra = ext2fs_le16_to_cpu(in->i_extra_isize);
-	unsigned char *start, *end = inode + isize;
 
-	/* a bad size: the attributes are looked for where e2fsck -y puts
-	 * them back, after the standard extra fields */
 	if (extra % 4 || EXT2_GOOD_OLD_INODE_SIZE + extra + 4 > isize)
 		extra = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
-	start = inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
-	if (start + 4 > end)
+	if (EXT2_GOOD_OLD_INODE_SIZE + extra + 4 > isize)
+		return NULL;
+	return inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
+}
+
+int anon_ibody_untouched(unsigned char *inode, unsigned isize)
+{
+	unsigned char *start = ibody_start(inode, isize);
+
+	return !start || is_zero(start, (size_t)(inode + isize - start));
+}
+
+void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
+		      unsigned char *inode, unsigned isize)
+{
+	unsigned char *start = ibody_start(inode, isize), *end = inode + isize;
+
+	if (!start)
 		return;
 	/* no attributes: whatever lies there is left from removed ones */
 	if (ext2fs_le32_to_cpu(*(uint32_t *)start) != EXT2_EXT_ATTR_MAGIC) {

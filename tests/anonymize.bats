@@ -79,14 +79,15 @@ fsck_n() {
 	done
 }
 
-@test "anonymize: every fixture: e2fsck finds what it finds on the source (names masked), checksums hold, hash trees keep their shape" {
+@test "anonymize: every fixture: e2fsck -fn and -fy find what they find on the source (names masked), checksums hold, hash trees keep their shape" {
 	local f src ino failed=""
 	for f in $(fixtures); do
 		src=$(fixture "$f")
 		rm -f a.img
 		"$E2IMAGE" -r --anonymize "$src" a.img 2> err.txt || { failed="$failed $f(exit)"; continue; }
 		diff <(e2fsck_out "$src" | mask_names) <(e2fsck_out a.img | mask_names) >&2 ||
-			failed="$failed $f(fsck)"
+			failed="$failed $f(fsck -fy)"
+		diff <(fsck_n "$src") <(fsck_n a.img) >&2 || failed="$failed $f(fsck -fn)"
 		# the big directory, by inode number (its name is gone)
 		ino=$(debugfs -R "ls -l /" "$src" 2> /dev/null | awk '$NF == "bigdir" { print $1 }')
 		[ -n "$ino" ] || { failed="$failed $f(no bigdir)"; continue; }
