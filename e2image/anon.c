@@ -152,7 +152,7 @@ struct anon_dir *anon_dir_of(struct anonymizer *a, ext2_ino_t ino)
 {
 	struct anon_dir key = { .ino = ino };
 
-	return bsearch(&key, a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
+	return a->ndirs ? bsearch(&key, a->dirs, a->ndirs, sizeof(*a->dirs), by_ino) : NULL;
 }
 
 /*
@@ -188,9 +188,11 @@ errcode_t anon_prepare(struct anonymizer *a)
 
 	if (a->err)
 		return a->err;
-	qsort(a->blks, a->nblks, sizeof(*a->blks), by_pblk);
+	if (a->nblks)  /* (qsort wants an array, even of none) */
+		qsort(a->blks, a->nblks, sizeof(*a->blks), by_pblk);
 	disjoint(a);
-	qsort(a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
+	if (a->ndirs)
+		qsort(a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
 	/* an inode walked twice (the orphan pass) is one directory */
 	for (i = j = 0; i < a->ndirs; i++)
 		if (!j || a->dirs[j - 1].ino != a->dirs[i].ino)

@@ -197,7 +197,8 @@ static int once_each(struct hdir *h)
 	}
 	for (i = 0; i < n; i++)
 		by[i] = &h->leaves[i];
-	qsort(by, n, sizeof(*by), by_leaf_pblk);
+	if (n)
+		qsort(by, n, sizeof(*by), by_leaf_pblk);
 	for (i = 1; i < n; i++) {
 		struct hleaf *keep = by[i - 1];
 
@@ -503,7 +504,8 @@ errcode_t anon_htree(struct anonymizer *a)
 	for (i = 0; i < a->nblks; i++)
 		if (a->blks[i].cls == BC_DIRECTORY)
 			runs[n++] = &a->blks[i];
-	qsort(runs, n, sizeof(*runs), runs_by_ino);
+	if (n)
+		qsort(runs, n, sizeof(*runs), runs_by_ino);
 	for (i = 0; i < a->ndirs; i++) {
 		struct anon_dir *d = &a->dirs[i];
 		size_t first, nl = a->nleaves, nn = a->names_len;
@@ -525,7 +527,8 @@ errcode_t anon_htree(struct anonymizer *a)
 			a->names_len = nn;
 		}
 	}
-	qsort(a->leaves, a->nleaves, sizeof(*a->leaves), by_pblk);
+	if (a->nleaves)
+		qsort(a->leaves, a->nleaves, sizeof(*a->leaves), by_pblk);
 	free(runs);
 	free(h.buf);
 	free(h.leaves);

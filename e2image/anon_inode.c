@@ -35,7 +35,8 @@ errcode_t anon_itables_init(struct anonymizer *a)
 		if (b)
 			a->itables[a->nitables++] = (struct anon_itable){ b, g };
 	}
-	qsort(a->itables, a->nitables, sizeof(*a->itables), by_start);
+	if (a->nitables)
+		qsort(a->itables, a->nitables, sizeof(*a->itables), by_start);
 	return 0;
 }
 

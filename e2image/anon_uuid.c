@@ -60,7 +60,8 @@ static errcode_t list_descs(struct anonymizer *a)
 		if (new_desc && !add_desc(a, new_desc, g / per * per, &cap))
 			return EXT2_ET_NO_MEMORY;
 	}
-	qsort(a->descs, a->ndescs, sizeof(*a->descs), by_blk);
+	if (a->ndescs)
+		qsort(a->descs, a->ndescs, sizeof(*a->descs), by_blk);
 	return 0;
 }
 
