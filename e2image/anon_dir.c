@@ -42,8 +42,14 @@ void anon_entries(struct anonymizer *a, struct anon_dir *d, unsigned char *p,
 		else
 			(void)ext2fs_get_rec_len(a->fs, de, &rec_len);
 		name_len = ext2fs_dirent_name_len(de);
-		if (rec_len < 8 || rec_len % 4 || rec_len > len - off ||
-		    name_len + 8 > rec_len) {
+		/* damage ends the walk: what follows is zeroed, and with a
+		 * bad record length the header too (it may be text) */
+		if (rec_len < 8 || rec_len % 4 || rec_len > len - off) {
+			memset(p + off, 0, len - off);
+			a->n.bad_dir_blocks++;
+			return;
+		}
+		if (name_len + 8 > rec_len) {
 			memset(name, 0, len - off - 8);
 			a->n.bad_dir_blocks++;
 			return;

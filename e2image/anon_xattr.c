@@ -58,9 +58,12 @@ static void one_entry(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 			anon_symlink_text(a, ino, value, vs);
 		else
 			memset(value, 0, vs);
-	} else if (e->e_name_index == NS_POSIX_ACL_ACCESS ||
-		   e->e_name_index == NS_POSIX_ACL_DEFAULT ||
-		   e->e_name_index == NS_SYSTEM) {
+	} else if (((e->e_name_index == NS_POSIX_ACL_ACCESS ||
+		     e->e_name_index == NS_POSIX_ACL_DEFAULT) && !nl) ||
+		   (e->e_name_index == NS_SYSTEM && nl == 7 &&
+		    !memcmp(name, "richacl", 7))) {
+		/* the filesystem's own structure (an ACL's name is empty):
+		 * any other name in these namespaces is damage, and goes */
 		return;
 	} else {
 		if (xattr_name((*k)++, nl, in_block, fresh)) {
@@ -138,9 +141,12 @@ entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 		mark(used, lo, end, (unsigned char *)e, EXT2_EXT_ATTR_LEN(e->e_name_len));
 		v = base + ext2fs_le16_to_cpu(e->e_value_offs);
 		vs = ext2fs_le32_to_cpu(e->e_value_size);
-		if (e->e_value_inum) {
+		/* a value in an EA inode only with the feature; without, the
+		 * number is damage, and the name goes as below */
+		if (e->e_value_inum && ext2fs_has_feature_ea_inode(a->fs->super)) {
 			a->n.ea_inode_values++;
-		} else if (v < table || v > end || vs > (size_t)(end - v)) {
+		} else if (e->e_value_inum || v < table || v > end ||
+			   vs > (size_t)(end - v)) {
 			/* the name goes; the value is nowhere to be read, or
 			 * lies on the entries (zeroing it would spoil them;
 			 * its bytes there are entries, rewritten as such) */

@@ -319,6 +319,16 @@ odd() {
 		d=$(debugfs -R "stat /f" "$img" 2> /dev/null | awk '/File ACL:/ { print $NF }')
 		printf '\0\0\0\0' | dd of="$img" bs=1 seek=$((d * 1024)) conv=notrunc status=none ;;
 	symlink-size0) debugfs -w -R "sif /link size 0" "$img" ;;
+	xattr-inum-damage)
+		# an in-inode entry whose EA-inode number is damage (no ea_inode
+		# feature): its name must go all the same
+		debugfs -w -R "ea_set /f user.MARKinum MARKvalue" "$img"
+		d=$(debugfs -R "imap /f" "$img" 2> /dev/null | awk '/located at block/ { gsub(",", "", $4); print $4 * 1024 + $NF }')
+		# i_extra_isize 32: magic at 160, the first entry at 164, e_value_inum at +4
+		printf '\001\000\000\000' | dd of="$img" bs=1 seek=$((d + 164 + 4)) conv=notrunc status=none ;;
+	dir-bad-reclen)
+		d=$(debugfs -R "bmap /d 0" "$img" 2> /dev/null)
+		printf 'MARKhead' | dd of="$img" bs=1 seek=$((d * 1024 + 24)) conv=notrunc status=none ;;
 	boot-sector) printf 'MARKboot%.0s' $(seq 60) | dd of="$img" conv=notrunc status=none ;;
 	esac > /dev/null 2>&1
 }
@@ -326,7 +336,7 @@ odd() {
 @test "anonymize: odd and damaged sources (review cases) leak nothing, and e2fsck -fn says the same as on the source" {
 	local n failed=""
 	for n in indexfl-linear emptied-leaf-nodirindex acl-in-dir xattr-bad-magic symlink-size0 \
-		 boot-sector bigalloc1k; do
+		 boot-sector bigalloc1k xattr-inum-damage dir-bad-reclen; do
 		odd $n
 		grep -qa MARK $n.img || { failed="$failed $n(no marker)"; continue; }
 		"$E2IMAGE" -r --anonymize $n.img $n.anon 2> $n.err || { failed="$failed $n(exit)"; continue; }
