@@ -73,8 +73,12 @@ static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 	} else if (LINUX_S_ISLNK(mode) && !(flags & EXT4_EXTENTS_FL) &&
 		   (ext2fs_is_fast_symlink(in) || !ext2fs_inode_data_blocks2(a->fs, in))) {
 		/* a target in i_block, whatever i_size says (a damaged or an
-		 * old kernel's inode): the text up to its first NUL */
+		 * old kernel's inode): the text up to its first NUL, and
+		 * nothing after it (e2fsck reads no further) */
+		size_t n = strnlen((const char *)blk, IBLOCK);
+
 		anon_symlink_text(a, ino, blk, IBLOCK);
+		memset(blk + n, 0, IBLOCK - n);
 	} else if (LINUX_S_ISDIR(mode) && inl && !anon_encrypted(a, flags)) {
 		a->n.inline_dirs++;
 		anon_entries(a, &tmp, blk + 4, IBLOCK - 4, 1);

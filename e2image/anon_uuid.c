@@ -80,6 +80,10 @@ errcode_t anon_uuid_init(struct anonymizer *a)
 	a->uuid = 1;
 	if (!ext2fs_has_group_desc_csum(fs) || ext2fs_has_feature_metadata_csum(fs->super))
 		return 0;
+	/* opened through a backup superblock, libext2fs keeps no original
+	 * to duplicate the handle from */
+	if (!fs->orig_super)
+		return EXT2_ET_UNIMPLEMENTED;
 	err = ext2fs_dup_handle(fs, &a->dup);
 	return err ? err : list_descs(a);
 }

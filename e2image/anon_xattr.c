@@ -145,8 +145,8 @@ entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 		 * number is damage, and the name goes as below */
 		if (e->e_value_inum && ext2fs_has_feature_ea_inode(a->fs->super)) {
 			a->n.ea_inode_values++;
-		} else if (e->e_value_inum || v < table || v > end ||
-			   vs > (size_t)(end - v)) {
+		} else if (e->e_value_inum || (vs && (v < table || v > end ||
+						     vs > (size_t)(end - v)))) {
 			/* the name goes; the value is nowhere to be read, or
 			 * lies on the entries (zeroing it would spoil them;
 			 * its bytes there are entries, rewritten as such) */
@@ -158,8 +158,11 @@ entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 			e->e_value_size = copy.e_value_size;
 			e->e_hash = copy.e_hash;
 		} else {
-			one_entry(a, ino, d, e, v, &k, is_block, is_block);
-			mark(used, lo, end, v, EXT2_EXT_ATTR_SIZE(vs));
+			/* an empty value (the kernel writes offset 0) is no
+			 * damage: the name goes, the hash follows */
+			one_entry(a, ino, d, e, vs ? v : lo, &k, is_block, is_block);
+			if (vs)
+				mark(used, lo, end, v, EXT2_EXT_ATTR_SIZE(vs));
 		}
 		e = EXT2_EXT_ATTR_NEXT(e);
 	}

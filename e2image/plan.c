@@ -94,10 +94,13 @@ static int open_anonymizer(struct plan *p)
 	const struct options *o = p->o;
 	errcode_t err = anon_init(&p->anonymizer, p->fs, o->device, o->anonymize == 2);
 
-	if (err) {
+	if (err == EXT2_ET_UNIMPLEMENTED)
+		msg_plain(_("--anonymize=uuid is not supported yet on %s: uninit_bg without metadata_csum, opened through a backup superblock"),
+			  o->device);
+	else if (err)
 		msg_err(err, _("while allocating buffers for %s"), o->device);
+	if (err)
 		return 0;
-	}
 	p->anon = &p->anonymizer;
 	return !o->anonymize_map ||
 	       anon_map_open(p->anon, o->anonymize_map, o->device, o->image);

@@ -367,3 +367,22 @@ odd() {
 	[ "$(debugfs -R "ea_list <$ino>" o.img 2> /dev/null | grep -c 'user\.')" = 2 ]
 	! debugfs -R "ea_list <$ino>" o.img 2> /dev/null | grep -q same
 }
+
+@test "anonymize: an empty xattr value is no damage; =uuid through a backup superblock on gdt_csum is refused, not a crash; a fast symlink keeps nothing after its NUL" {
+	mke2fs -q -F -t ext4 -b 1024 -I 128 ev.img 32M > /dev/null
+	debugfs -w -R "write /dev/null f" ev.img > /dev/null 2>&1
+	debugfs -w -R 'ea_set /f user.k ""' ev.img > /dev/null 2>&1
+	debugfs -w -R "symlink /l abc" ev.img > /dev/null 2>&1
+	debugfs -w -f - ev.img > /dev/null 2>&1 <<-CMDS
+	sif /l block[4] 0x52434553
+	sif /l block[5] 0x5445
+	CMDS
+	grep -qa SECRET ev.img
+	"$E2IMAGE" -r --anonymize ev.img o.img 2> err.txt
+	! grep -q "damaged structures" err.txt || fail "$(cat err.txt)"
+	e2fsck -fn o.img > out.txt 2>&1 || fail "$(cat out.txt)"
+	[ "$(grep -ca SECRET o.img || true)" = 0 ]
+	mke2fs -q -F -t ext4 -b 1024 -O ^metadata_csum,uninit_bg u.img 300M > /dev/null
+	run "$E2IMAGE" -r -b 8193 -B 1024 --anonymize=uuid u.img u.out
+	[ "$status" = 1 ] && [[ $output == *"not supported yet"* ]] && [ ! -e u.out ]
+}
