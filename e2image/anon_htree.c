@@ -42,6 +42,7 @@ struct hdir {
 	struct anon_dir *d;
 	const struct anon_blk **runs;   /* this directory's, by lblk */
 	size_t nruns;
+	uint64_t nblocks;               /* in those runs */
 	int version, flags;
 	unsigned char *buf;
 	struct hleaf *leaves;
@@ -115,7 +116,10 @@ static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 	uint64_t pblk;
 	int ok = 1;
 
-	if (off + 8 + csum > h->a->blocksize)
+	/* a tree names each block once: more references than the directory
+	 * has blocks is a crafted tree that repeats children (an exponential
+	 * walk), given up as unreadable */
+	if (off + 8 + csum > h->a->blocksize || h->nleaves + h->nnodes > 2 * h->nblocks)
 		return 0;
 	/* as e2fsck reads a damaged node: no more entries than fit */
 	count = ext2fs_le16_to_cpu(cl->count);
@@ -490,7 +494,7 @@ errcode_t anon_htree(struct anonymizer *a)
 {
 	const struct anon_blk **runs;
 	struct hdir h;
-	size_t i, n = 0, r = 0;
+	size_t i, k, n = 0, r = 0;
 
 	runs = malloc((a->nblks ? a->nblks : 1) * sizeof(*runs));
 	memset(&h, 0, sizeof(h));
@@ -519,6 +523,8 @@ errcode_t anon_htree(struct anonymizer *a)
 		h.d = d;
 		h.runs = runs + first;
 		h.nruns = r - first;
+		for (h.nblocks = 0, k = first; k < r; k++)
+			h.nblocks += runs[k]->n;
 		h.nleaves = h.nents = h.olds_len = h.nnodes = 0;
 		if (!one_dir(&h)) {
 			/* the tree cannot be read: its blocks are named as any
