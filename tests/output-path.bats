@@ -149,6 +149,20 @@ sticky_dir() {
 	[ "$(ls -A o)" = img.raw ]
 }
 
+@test "output-path: replacing a file with a second hard link: the name gets the image, the other link keeps the old bytes, no temporary is left" {
+	cp --sparse=always "$STALE" old.raw
+	ln old.raw keep.raw
+	for mode in -r -Q; do
+		run "$E2IMAGE" $mode "$SRC" old.raw
+		[ "$status" -eq 0 ] || fail "$mode: $output"
+		[ "$(stat -c %h old.raw)" = 1 ] || fail "$mode: old.raw still has $(stat -c %h old.raw) links"
+		cmp -s keep.raw "$STALE" || fail "$mode: the other link's bytes changed"
+		[ "$(ls -A | sort | tr '\n' ' ')" = "keep.raw old.raw " ] || fail "$mode left: $(ls -A)"
+	done
+	"$E2IMAGE" -r "$SRC" old.raw
+	cmp old.raw "$REF"
+}
+
 @test "output-path: a new image is created mode 0600, as e2fsprogs creates it" {
 	(umask 022; "$E2IMAGE" -r "$SRC" new.raw)
 	(umask 022; "$ORACLE" -r "$SRC" oracle.raw 2> /dev/null)
