@@ -8,6 +8,8 @@
 #include "nls.h"
 #include "messages.h"
 #include "options.h"
+#include "qcow2/compress.h"
+#include "qcow2/qcow2.h"
 
 void usage(int to_stdout)
 {
@@ -28,7 +30,16 @@ void usage(int to_stdout)
 		"  -Q, --qcow2             qcow2 image, written front to back (stdout works)\n"
 		"      --qcow2-version=N   2 (default, readable by every e2image) or 3\n"
 		"      --cluster-size=N    qcow2 cluster size, 512 to 2M; default: the block\n"
-		"                          size, raised as qemu needs for large filesystems\n"
+		"                          size (64k when compressed), raised as qemu needs\n"
+		"                          for large filesystems\n"
+		"  -z, --compress[=TYPE[:LEVEL]]  compress the qcow2 image's clusters as qemu\n"
+		"                          does; TYPE zlib (default, level 1-9, default 6)\n"
+		"                          or zstd (level 1-19, default 3; a version 3 image)\n"
+		"      --threads=N         compress (and, from a qcow2 image, inflate) on N\n"
+		"                          threads; default: the online CPUs; the image is\n"
+		"                          the same whatever N is\n"
+		"      --compress-buffer=N bytes of compressed clusters held in memory for\n"
+		"                          a stream (default 256M); beyond, in $TMPDIR\n"
 		"      (neither)           legacy e2image format, read by debugfs -i and\n"
 		"                          dumpe2fs -i (superblock, descriptors, inode\n"
 		"                          tables, bitmaps)\n"
@@ -126,9 +137,41 @@ static int bad_number(const char *what, const char *arg)
 	return PARSE_FAIL;
 }
 
+/* --compress[=TYPE[:LEVEL]] (also =:LEVEL for the default type). */
+static int parse_compress(struct options *o, const char *arg)
+{
+	const char *colon = arg ? strchr(arg, ':') : NULL;
+	size_t tlen = !arg ? 0 : colon ? (size_t)(colon - arg) : strlen(arg);
+	int min, max, dflt;
+	uint64_t v;
+
+	o->compress = QCOW2_COMPRESS_DEFLATE;
+	if (tlen == 4 && !strncmp(arg, "zstd", 4))
+		o->compress = QCOW2_COMPRESS_ZSTD;
+	else if (tlen && !(tlen == 4 && !strncmp(arg, "zlib", 4))) {
+		msg_plain(_("--compress=%s: the type is zlib or zstd"), arg);
+		return PARSE_FAIL;
+	}
+	if (!qcow2_codec_available(o->compress)) {
+		msg_plain(_("--compress=zstd: this e2image was built without libzstd (install libzstd-dev and run configure again)"));
+		return PARSE_FAIL;
+	}
+	qcow2_codec_levels(o->compress, &min, &max, &dflt);
+	o->compress_level = dflt;
+	if (colon) {
+		if (parse_u64(colon + 1, &v) || v < (uint64_t)min || v > (uint64_t)max) {
+			msg_plain(_("--compress=%s: the %s level is %d to %d"), arg,
+				  qcow2_codec_name(o->compress), min, max);
+			return PARSE_FAIL;
+		}
+		o->compress_level = (int)v;
+	}
+	return PARSE_OK;
+}
+
 enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC,
        OPT_SYNC, OPT_MOVE_JOURNAL, OPT_MOVE_ABORT, OPT_ANONYMIZE,
-       OPT_ANONYMIZE_MAP };
+       OPT_ANONYMIZE_MAP, OPT_THREADS, OPT_COMPRESS_BUFFER };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -149,6 +192,9 @@ static const struct option long_opts[] = {
 	{ "dest-offset", required_argument, NULL, 'O' },
 	{ "qcow2-version", required_argument, NULL, OPT_QCOW2_VERSION },
 	{ "cluster-size", required_argument, NULL, OPT_CLUSTER_SIZE },
+	{ "compress", optional_argument, NULL, 'z' },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "compress-buffer", required_argument, NULL, OPT_COMPRESS_BUFFER },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "sync", no_argument, NULL, OPT_SYNC },
 	{ "move-journal", required_argument, NULL, OPT_MOVE_JOURNAL },
@@ -214,6 +260,14 @@ static enum parse_result check(struct options *o)
 		msg_plain(_("--cluster-size and --qcow2-version only apply to QCOW2 images (-Q)"));
 		return PARSE_FAIL;
 	}
+	if ((o->compress >= 0 || o->compress_buffer) && !o->qcow2) {
+		msg_plain(_("--compress and --compress-buffer only apply to QCOW2 images (-Q)"));
+		return PARSE_FAIL;
+	}
+	if (o->compress == QCOW2_COMPRESS_ZSTD && o->qcow2_version == 2) {
+		msg_plain(_("zstd compression needs a version 3 qcow2 image: use --qcow2-version=3 or zlib"));
+		return PARSE_FAIL;
+	}
 	if (o->anonymize_map && !o->anonymize) {
 		msg_plain(_("--anonymize-map applies with --anonymize only"));
 		return PARSE_FAIL;
@@ -230,7 +284,9 @@ static enum parse_result check(struct options *o)
 		return PARSE_FAIL;
 	}
 	if (!o->qcow2_version)
-		o->qcow2_version = 2;
+		o->qcow2_version = o->compress == QCOW2_COMPRESS_ZSTD ? 3 : 2;
+	if (!o->compress_buffer)
+		o->compress_buffer = 256u << 20;
 	return PARSE_OK;
 }
 
@@ -239,7 +295,8 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "b:B:nrsIQafo:O:pcvhV", long_opts,
+	o->compress = -1;
+	while ((c = getopt_long(argc, argv, "b:B:nrsIQafo:O:pcvzhV", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -321,6 +378,22 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			    (o->cluster_size & (o->cluster_size - 1)))
 				return bad_number(_("cluster size (a power of two, 512 to 2M)"),
 						  optarg);
+			break;
+		case 'z':
+			if (parse_compress(o, optarg) != PARSE_OK)
+				return PARSE_FAIL;
+			break;
+		case OPT_THREADS: {
+			uint64_t v;
+
+			if (parse_u64(optarg, &v) || v < 1 || v > 256)
+				return bad_number(_("number of threads (1 to 256)"), optarg);
+			o->threads = (unsigned)v;
+			break;
+		}
+		case OPT_COMPRESS_BUFFER:
+			if (parse_size(optarg, &o->compress_buffer) || !o->compress_buffer)
+				return bad_number(_("buffer size"), optarg);
 			break;
 		case 'h':
 			usage(1);

@@ -26,6 +26,10 @@ struct options {
 	uint64_t dest_offset;  /* -O */
 	unsigned qcow2_version;   /* --qcow2-version: 2 (default) or 3 */
 	uint64_t cluster_size;    /* --cluster-size; 0: chosen from the size */
+	int compress;             /* --compress, -z: QCOW2_COMPRESS_*; -1 none */
+	int compress_level;       /* 0: the codec's default */
+	unsigned threads;         /* --threads; 0: online CPUs */
+	uint64_t compress_buffer; /* --compress-buffer: kept in memory for a stream */
 	const char *move_journal; /* --move-journal=FILE */
 	int move_abort;           /* --move-abort */
 	const char *device;

@@ -35,9 +35,10 @@ unsigned qcow2_pick_cluster_bits(uint64_t size, unsigned min_bits)
 	return 0;
 }
 
-enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
-				       unsigned cb, uint32_t version,
-				       const struct qcow2_run *runs, size_t nruns)
+static enum qcow2_plan_result make(struct qcow2_plan *p, uint64_t size,
+				   unsigned cb, uint32_t version,
+				   const struct qcow2_run *runs, size_t nruns,
+				   uint64_t n_data)
 {
 	uint64_t cs, rb_entries, meta, last_l1 = UINT64_MAX;
 	size_t i;
@@ -70,6 +71,8 @@ enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
 		p->n_data += runs[i].len;
 		last_l1 = last;
 	}
+	if (n_data != UINT64_MAX)
+		p->n_data = n_data;
 	/* Refcount blocks count themselves and the table that points at them:
 	 * iterate to the fixed point. */
 	rb_entries = cs * 8 / 16;
@@ -94,6 +97,29 @@ enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
 	p->data_at = p->l2_at + p->n_l2;
 	p->total = p->data_at + p->n_data;
 	return QCOW2_PLAN_OK;
+}
+
+enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
+				       unsigned cb, uint32_t version,
+				       const struct qcow2_run *runs, size_t nruns)
+{
+	return make(p, size, cb, version, runs, nruns, UINT64_MAX);
+}
+
+enum qcow2_plan_result qcow2_plan_make_packed(struct qcow2_plan *p,
+					      uint64_t size, unsigned cb,
+					      uint32_t version,
+					      const struct qcow2_run *runs,
+					      size_t nruns, uint64_t n_data,
+					      int compression_type)
+{
+	enum qcow2_plan_result r;
+
+	if (compression_type == QCOW2_COMPRESS_ZSTD && version < 3)
+		return QCOW2_PLAN_BAD_ARGS;
+	r = make(p, size, cb, version, runs, nruns, n_data);
+	p->compression_type = compression_type;
+	return r;
 }
 
 void qcow2_plan_data_first(struct qcow2_plan *p)

@@ -34,7 +34,8 @@ struct qcow2_plan {
 	uint64_t l1_size;         /* entries */
 	uint64_t l2_entries;      /* per L2 table */
 	uint64_t l1_clusters, rt_clusters, rb_clusters;
-	uint64_t n_l2, n_data;
+	uint64_t n_l2, n_data;    /* n_data: clusters of the data area */
+	int compression_type;     /* QCOW2_COMPRESS_*; in the header if zstd */
 	uint64_t total;           /* clusters in the file */
 	/* First cluster of each area. */
 	uint64_t l1_at, rt_at, rb_at, l2_at, data_at;
@@ -55,6 +56,14 @@ unsigned qcow2_log2(uint64_t v);
 enum qcow2_plan_result qcow2_plan_make(struct qcow2_plan *p, uint64_t size,
 				       unsigned cluster_bits, uint32_t version,
 				       const struct qcow2_run *runs, size_t nruns);
+/* The same for a data area of n_data clusters holding packed compressed
+ * clusters (n_data is not then the number of guest clusters in runs). */
+enum qcow2_plan_result qcow2_plan_make_packed(struct qcow2_plan *p,
+					      uint64_t size, unsigned cluster_bits,
+					      uint32_t version,
+					      const struct qcow2_run *runs,
+					      size_t nruns, uint64_t n_data,
+					      int compression_type);
 /* Moves a made plan's data clusters right behind the header, the tables
  * after them (same clusters in all, so the refcounts are unchanged). */
 void qcow2_plan_data_first(struct qcow2_plan *p);

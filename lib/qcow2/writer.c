@@ -6,6 +6,7 @@
 
 struct out {
 	const struct qcow2_plan *p;
+	const struct qcow2_packed *pk;  /* NULL: data cluster k is the k-th */
 	qcow2_emit_fn emit;
 	void *arg;
 	unsigned char *buf;   /* one cluster being filled */
@@ -63,6 +64,10 @@ static int header(struct out *o)
 	h.refcount_table_clusters = (uint32_t)p->rt_clusters;
 	h.refcount_order = 4;
 	h.header_length = 112;
+	if (p->compression_type == QCOW2_COMPRESS_ZSTD) {
+		h.incompatible_features |= QCOW2_INCOMPAT_COMPRESSION;
+		h.compression_type = QCOW2_COMPRESS_ZSTD;
+	}
 	if (!qcow2_header_encode(&h, o->buf, p->cluster_size))
 		return EINVAL;
 	return flush(o);
@@ -113,7 +118,9 @@ static int refcounts(struct out *o)
 		while (o->at < p->rb_at + i / per)
 			if ((e = flush(o)))
 				return e;
-		qcow2_put16(o->buf + (i % per) * 2, 1);
+		qcow2_put16(o->buf + (i % per) * 2,
+			    o->pk && i >= p->data_at && i < p->data_at + p->n_data ?
+			    o->pk->refs[i - p->data_at] : 1);
 	}
 	return finish_area(o, p->l2_at);
 }
@@ -136,7 +143,10 @@ static int l2(struct out *o, const struct qcow2_run *runs, size_t nruns)
 				table++;
 			}
 			cur = idx;
-			qcow2_put64(o->buf + (c % p->l2_entries) * 8,
+			/* Packed: the area's start added to the offset,
+			 * which is the entry's low bits either way. */
+			qcow2_put64(o->buf + (c % p->l2_entries) * 8, o->pk ?
+				    o->pk->l2[rank] + (p->data_at << p->cluster_bits) :
 				    ((p->data_at + rank) << p->cluster_bits) |
 				    QCOW2_OFLAG_COPIED);
 			rank++;
@@ -147,11 +157,12 @@ static int l2(struct out *o, const struct qcow2_run *runs, size_t nruns)
 	return o->at == p->l2_at + p->n_l2 ? 0 : EINVAL;
 }
 
-int qcow2_write_metadata(const struct qcow2_plan *p,
-			 const struct qcow2_run *runs, size_t nruns,
-			 qcow2_emit_fn emit, void *arg)
+int qcow2_write_metadata_packed(const struct qcow2_plan *p,
+				const struct qcow2_run *runs, size_t nruns,
+				const struct qcow2_packed *pk,
+				qcow2_emit_fn emit, void *arg)
 {
-	struct out o = { p, emit, arg, NULL, 0 };
+	struct out o = { p, pk, emit, arg, NULL, 0 };
 	int e;
 
 	o.buf = calloc(1, p->cluster_size);
@@ -170,4 +181,11 @@ int qcow2_write_metadata(const struct qcow2_plan *p,
 		e = l2(&o, runs, nruns);
 	free(o.buf);
 	return e;
+}
+
+int qcow2_write_metadata(const struct qcow2_plan *p,
+			 const struct qcow2_run *runs, size_t nruns,
+			 qcow2_emit_fn emit, void *arg)
+{
+	return qcow2_write_metadata_packed(p, runs, nruns, NULL, emit, arg);
 }

@@ -19,4 +19,21 @@ int qcow2_write_metadata(const struct qcow2_plan *p,
 			 const struct qcow2_run *runs, size_t nruns,
 			 qcow2_emit_fn emit, void *arg);
 
+/*
+ * A data area of packed compressed clusters (and whole ones where they did
+ * not shrink): l2[k] is the L2 entry of the k-th guest cluster with data,
+ * its host offset counted from the start of the data area; refs[i] the
+ * refcount of the area's i-th cluster (compressed clusters share them).
+ */
+struct qcow2_packed {
+	const uint64_t *l2;
+	const uint16_t *refs;
+};
+
+/* qcow2_write_metadata for a plan made by qcow2_plan_make_packed. */
+int qcow2_write_metadata_packed(const struct qcow2_plan *p,
+				const struct qcow2_run *runs, size_t nruns,
+				const struct qcow2_packed *pk,
+				qcow2_emit_fn emit, void *arg);
+
 #endif
