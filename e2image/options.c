@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <sched.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -415,4 +417,18 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 	o->device = argv[optind];
 	o->image = o->move ? o->device : argv[optind + 1];
 	return check(o);
+}
+
+unsigned options_threads(const struct options *o)
+{
+	cpu_set_t set;
+	long n;
+
+	if (o->threads)
+		return o->threads;
+	/* the CPUs this process may run on: taskset and cpusets count */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
 }

@@ -40,5 +40,7 @@ enum parse_result { PARSE_OK, PARSE_EXIT_OK, PARSE_FAIL };
 
 enum parse_result options_parse(struct options *o, int argc, char **argv);
 void usage(int to_stdout);
+/* --threads, or the CPUs this process may run on. */
+unsigned options_threads(const struct options *o);
 
 #endif

@@ -138,3 +138,65 @@ void qcow2_compressor_free(struct qcow2_compressor *c)
 #endif
 	free(c);
 }
+
+struct qcow2_zbatch *qcow2_zbatches_new(unsigned nb, unsigned per, size_t cs)
+{
+	struct qcow2_zbatch *b = calloc(nb, sizeof(*b));
+	unsigned i;
+
+	for (i = 0; b && i < nb; i++) {
+		b[i].cs = cs;
+		b[i].in = malloc(per * cs);
+		b[i].out = malloc(per * (cs - 1));
+		b[i].olen = calloc(per, sizeof(uint32_t));
+		if (!b[i].in || !b[i].out || !b[i].olen) {
+			qcow2_zbatches_free(b, nb);
+			return NULL;
+		}
+	}
+	return b;
+}
+
+void qcow2_zbatches_free(struct qcow2_zbatch *b, unsigned nb)
+{
+	unsigned i;
+
+	for (i = 0; b && i < nb; i++) {
+		free(b[i].in);
+		free(b[i].out);
+		free(b[i].olen);
+	}
+	free(b);
+}
+
+static void *ctx_new(void *arg)
+{
+	struct qcow2_codec_choice *c = arg;
+
+	return qcow2_compressor_new(c->type, c->level);
+}
+
+static void ctx_free(void *ctx)
+{
+	qcow2_compressor_free(ctx);
+}
+
+static void work(void *ctx, void *batch)
+{
+	struct qcow2_zbatch *b = batch;
+	unsigned i;
+
+	for (i = 0; i < b->n; i++)
+		b->olen[i] = (uint32_t)qcow2_compress(ctx, b->in + i * b->cs, b->cs,
+						      b->out + i * (b->cs - 1),
+						      b->cs - 1);
+}
+
+void qcow2_compress_ops(struct qcow2_opool_ops *ops,
+			struct qcow2_codec_choice *choice)
+{
+	ops->ctx_new = ctx_new;
+	ops->ctx_free = ctx_free;
+	ops->work = work;
+	ops->arg = choice;
+}

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compress.h"
-#include "cpool.h"
 #include "image.h"
 #include "qcow2.h"
 #include "runs.h"
@@ -40,8 +39,11 @@ struct qcow2_image {
 	uint64_t run_rank;
 	int meta_done;
 	/* PACKED */
-	struct qcow2_cpool *pool;
-	struct qcow2_batch *batch;
+	struct qcow2_opool *pool;
+	struct qcow2_zbatch *batches, *batch;
+	void **bptr;                /* the batches, as the pool holds them */
+	unsigned nb;
+	struct qcow2_codec_choice codec;
 	unsigned per;
 	uint64_t *l2;               /* entry per guest cluster, in guest order */
 	uint64_t nl2, capl2;
@@ -214,14 +216,14 @@ static int pack_one(struct qcow2_image *img, const unsigned char *raw,
 /* The oldest batch, once compressed, into the data area. */
 static int pack_oldest(struct qcow2_image *img)
 {
-	struct qcow2_batch *b = qcow2_cpool_oldest(img->pool);
+	struct qcow2_zbatch *b = qcow2_opool_oldest(img->pool);
 	unsigned i;
 	int e = 0;
 
 	for (i = 0; b && i < b->n && !e; i++)
 		e = pack_one(img, b->in + i * img->cs, b->out + i * (img->cs - 1),
 			     b->olen[i]);
-	qcow2_cpool_release(img->pool);
+	qcow2_opool_release(img->pool);
 	return e;
 }
 
@@ -230,12 +232,15 @@ static int packed_slot(struct qcow2_image *img)
 	int e;
 
 	if (img->batch && img->batch->n == img->per) {
-		qcow2_cpool_submit(img->pool);
+		qcow2_opool_submit(img->pool);
 		img->batch = NULL;
 	}
-	while (!img->batch && !(img->batch = qcow2_cpool_next(img->pool)))
-		if ((e = pack_oldest(img)))
-			return e;
+	if (!img->batch) {
+		while (!(img->batch = qcow2_opool_next(img->pool)))
+			if ((e = pack_oldest(img)))
+				return e;
+		img->batch->n = 0;
+	}
 	img->slot = img->batch->in + img->batch->n * img->cs;
 	memset(img->slot, 0, img->cs);
 	img->batch->n++;
@@ -305,9 +310,9 @@ static int finish_packed(struct qcow2_image *img)
 	int e;
 
 	if (img->batch && img->batch->n)
-		qcow2_cpool_submit(img->pool);
+		qcow2_opool_submit(img->pool);
 	img->batch = NULL;
-	while (qcow2_cpool_oldest(img->pool))
+	while (qcow2_opool_oldest(img->pool))
 		if ((e = pack_oldest(img)))
 			return e;
 	if ((e = put_window(img, (img->pos - img->wbase * img->cs + img->cs - 1) / img->cs)))
@@ -422,9 +427,22 @@ int qcow2_image_new(const struct qcow2_image_params *prm,
 		}
 	}
 	if (img->mode == PACKED) {
+		struct qcow2_opool_ops ops;
+
 		img->per = (unsigned)img->wn;
-		img->pool = qcow2_cpool_new(prm->compress, prm->level, img->cs,
-					    prm->threads, img->per);
+		img->nb = qcow2_opool_batches(prm->threads);
+		img->codec.type = prm->compress;
+		img->codec.level = prm->level;
+		qcow2_compress_ops(&ops, &img->codec);
+		img->batches = qcow2_zbatches_new(img->nb, img->per, img->cs);
+		img->bptr = calloc(img->nb, sizeof(*img->bptr));
+		if (img->batches && img->bptr) {
+			unsigned i;
+
+			for (i = 0; i < img->nb; i++)
+				img->bptr[i] = &img->batches[i];
+			img->pool = qcow2_opool_new(prm->threads, img->bptr, &ops);
+		}
 		if (!img->pool)
 			goto fail;
 		if (!prm->data_first) {
@@ -466,7 +484,9 @@ void qcow2_image_free(struct qcow2_image *img)
 {
 	if (!img)
 		return;
-	qcow2_cpool_free(img->pool);
+	qcow2_opool_free(img->pool);
+	qcow2_zbatches_free(img->batches, img->nb);
+	free(img->bptr);
 	qcow2_store_free(img->store);
 	qcow2_runs_free(&img->runs);
 	free(img->win);

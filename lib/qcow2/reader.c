@@ -29,10 +29,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
-#ifdef HAVE_ZSTD
-#include <zstd.h>
-#endif
+#include "decompress.h"
 #include "hostmap.h"
 #include "qcow2.h"
 #include "reader.h"
@@ -42,6 +39,7 @@
 #define L2_PREFETCH_CALLS 16384 /* readahead requests for L2 tables, at most */
 #define HOLE_FLUSH (64ull << 20) /* a guest hole this long ends a read */
 #define WIN_MAX (4u << 20)     /* compressed read-ahead window (>= 2 clusters) */
+#define DBATCH_BYTES (1u << 20) /* inflated clusters per batch */
 #define MAX_VIRTUAL_SIZE (1ull << 56)
 
 enum kind { K_NONE, K_ZERO, K_DATA, K_COMPRESSED };
@@ -81,11 +79,12 @@ struct qcow2_reader {
 	unsigned char *cluster;  /* one decompressed cluster */
 	unsigned char *win;      /* compressed bytes read ahead */
 	uint64_t win_off, win_len;
-	z_stream zs;
-	int zs_ready;
-#ifdef HAVE_ZSTD
-	ZSTD_DCtx *zd;
-#endif
+	unsigned threads;        /* inflating compressed clusters */
+	struct qcow2_opool *pool;  /* during qcow2_reader_each, once needed */
+	struct qcow2_dbatch *dbs, *cur;
+	void **dbp;
+	unsigned nb, per;
+	int ctype;
 	char *err;
 	size_t errlen;
 };
@@ -788,79 +787,131 @@ static const unsigned char *compressed_bytes(struct qcow2_reader *r,
 	return r->win + (off - r->win_off);
 }
 
-static int inflate_cluster(struct qcow2_reader *r, const unsigned char *in,
-			   uint64_t len, uint64_t host, uint64_t guest)
+/* ---- compressed clusters, inflated in batches (decompress.h) ---- */
+
+static int start_pool(struct qcow2_reader *r)
+{
+	struct qcow2_opool_ops ops;
+	unsigned i;
+
+	r->ctype = r->h.compression_type;
+	/* Small batches: their buffers are faulted in once, and page faults
+	 * are dear on a VM. */
+	r->per = (unsigned)(DBATCH_BYTES / r->cs ? DBATCH_BYTES / r->cs : 1);
+	r->nb = qcow2_opool_batches(r->threads);
+	r->dbs = qcow2_dbatches_new(r->nb, r->per, r->cs);
+	r->dbp = calloc(r->nb, sizeof(*r->dbp));
+	if (!r->dbs || !r->dbp)
+		return out_of_memory(r);
+	for (i = 0; i < r->nb; i++)
+		r->dbp[i] = &r->dbs[i];
+	qcow2_decompress_ops(&ops, &r->ctype);
+	r->pool = qcow2_opool_new(r->threads, r->dbp, &ops);
+	if (!r->pool)
+		return fail(r, r->ctype == QCOW2_COMPRESS_ZSTD ? "cannot start zstd" :
+			    "cannot start zlib");
+	return 0;
+}
+
+static void stop_pool(struct qcow2_reader *r)
+{
+	qcow2_opool_free(r->pool);
+	qcow2_dbatches_free(r->dbs, r->nb);
+	free(r->dbp);
+	r->pool = NULL;
+	r->dbs = NULL;
+	r->dbp = NULL;
+	r->cur = NULL;
+}
+
+static int bad_cluster(struct qcow2_reader *r, const struct qcow2_dbatch *b,
+		       unsigned i)
+{
+	unsigned long long host = b->host[i], guest = b->guest[i];
+	int zstd = r->ctype == QCOW2_COMPRESS_ZSTD;
+
+	if (b->why[i])
+		return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: %s (%s)",
+			    host, guest, zstd ? "zstd error" : "deflate data error",
+			    b->why[i]);
+	return fail(r, zstd ? "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: its zstd frame gives %llu bytes, not %llu" :
+		    "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: it inflates to %llu bytes, not %llu",
+		    host, guest, (unsigned long long)b->produced[i],
+		    (unsigned long long)r->cs);
+}
+
+/* The oldest batch, once inflated, to cb, in order. */
+static int deliver_oldest(struct qcow2_reader *r,
+			  int (*cb)(void *, uint64_t, const void *, size_t),
+			  void *arg)
+{
+	struct qcow2_dbatch *b = qcow2_opool_oldest(r->pool);
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; b && i < b->n && !ret; i++) {
+		if (stopped(r))
+			ret = STOPPED;
+		else if (b->why[i] || b->produced[i] != UINT64_MAX)
+			ret = bad_cluster(r, b, i);
+		else
+			ret = cb(arg, b->guest[i], b->out + i * r->cs, b->len[i]);
+	}
+	qcow2_opool_release(r->pool);
+	return ret;
+}
+
+/* Everything queued, delivered. */
+static int drain(struct qcow2_reader *r,
+		 int (*cb)(void *, uint64_t, const void *, size_t), void *arg)
 {
 	int ret;
 
-	if (!r->zs_ready) {
-		memset(&r->zs, 0, sizeof(r->zs));
-		if (inflateInit2(&r->zs, -15) != Z_OK)
-			return fail(r, "cannot start zlib");
-		r->zs_ready = 1;
-	} else if (inflateReset(&r->zs) != Z_OK) {
-		return fail(r, "cannot reset zlib");
-	}
-	r->zs.next_in = (unsigned char *)in;
-	r->zs.avail_in = (uInt)len;
-	r->zs.next_out = r->cluster;
-	r->zs.avail_out = (uInt)r->cs;
-	ret = inflate(&r->zs, Z_FINISH);
-	if ((ret == Z_STREAM_END || ret == Z_BUF_ERROR) && r->zs.avail_out == 0)
+	if (!r->pool)
 		return 0;
-	if (ret == Z_STREAM_END || ret == Z_BUF_ERROR)
-		return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: it inflates to %llu bytes, not %llu",
-			    (unsigned long long)host, (unsigned long long)guest,
-			    (unsigned long long)(r->cs - r->zs.avail_out),
-			    (unsigned long long)r->cs);
-	return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: deflate data error (%s)",
-		    (unsigned long long)host, (unsigned long long)guest,
-		    r->zs.msg ? r->zs.msg : "zlib error");
-}
-
-#ifdef HAVE_ZSTD
-static int unzstd_cluster(struct qcow2_reader *r, const unsigned char *in,
-			  uint64_t len, uint64_t host, uint64_t guest)
-{
-	ZSTD_inBuffer ib = { in, (size_t)len, 0 };
-	ZSTD_outBuffer ob = { r->cluster, (size_t)r->cs, 0 };
-
-	if (!r->zd && !(r->zd = ZSTD_createDCtx()))
-		return fail(r, "cannot start zstd");
-	ZSTD_DCtx_reset(r->zd, ZSTD_reset_session_only);
-	while (ob.pos < ob.size) {
-		size_t in0 = ib.pos, out0 = ob.pos;
-		size_t ret = ZSTD_decompressStream(r->zd, &ob, &ib);
-
-		if (ZSTD_isError(ret))
-			return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: zstd error (%s)",
-				    (unsigned long long)host,
-				    (unsigned long long)guest,
-				    ZSTD_getErrorName(ret));
-		if ((ret == 0 && ob.pos < ob.size) ||
-		    (ib.pos == in0 && ob.pos == out0))
-			return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: its zstd frame gives %llu bytes, not %llu",
-				    (unsigned long long)host,
-				    (unsigned long long)guest,
-				    (unsigned long long)ob.pos,
-				    (unsigned long long)r->cs);
-	}
+	if (r->cur && r->cur->n)
+		qcow2_opool_submit(r->pool);
+	r->cur = NULL;
+	while (qcow2_opool_oldest(r->pool))
+		if ((ret = deliver_oldest(r, cb, arg)))
+			return ret;
 	return 0;
 }
-#endif
 
-static int decompress(struct qcow2_reader *r, uint64_t host, uint64_t csize,
-		      uint64_t guest)
+static int queue_compressed(struct qcow2_reader *r, uint64_t host,
+			    uint64_t csize, uint64_t guest, uint64_t len,
+			    int (*cb)(void *, uint64_t, const void *, size_t),
+			    void *arg)
 {
 	const unsigned char *in = compressed_bytes(r, host, csize);
+	struct qcow2_dbatch *b;
+	int ret;
 
-	if (!in)
+	if (!in || (!r->pool && start_pool(r)))
 		return -1;
-#ifdef HAVE_ZSTD
-	if (r->h.compression_type == QCOW2_COMPRESS_ZSTD)
-		return unzstd_cluster(r, in, csize, host, guest);
-#endif
-	return inflate_cluster(r, in, csize, host, guest);
+	if (r->cur && (r->cur->n == r->per ||
+		       r->cur->in_used + csize > (size_t)r->per * 2 * r->cs)) {
+		qcow2_opool_submit(r->pool);
+		r->cur = NULL;
+	}
+	while (!r->cur) {
+		if ((r->cur = qcow2_opool_next(r->pool))) {
+			r->cur->n = 0;
+			r->cur->in_used = 0;
+		} else if ((ret = deliver_oldest(r, cb, arg))) {
+			return ret;
+		}
+	}
+	b = r->cur;
+	memcpy(b->in + b->in_used, in, csize);
+	b->ioff[b->n] = b->in_used;
+	b->ilen[b->n] = (uint32_t)csize;
+	b->guest[b->n] = guest;
+	b->host[b->n] = host;
+	b->len[b->n] = (uint32_t)len;
+	b->in_used += csize;
+	b->n++;
+	return 0;
 }
 
 /*
@@ -902,6 +953,9 @@ static int flush(struct qcow2_reader *r, struct run *run,
 		return 0;
 	if (stopped(r))
 		return STOPPED;
+	/* Compressed clusters queued before it come first. */
+	if ((ret = drain(r, cb, arg)))
+		return ret;
 	if (read_at(r, r->run, run->len, run->host, "data"))
 		return -1;
 	for (i = 0; i < run->nsegs && !ret; i++) {
@@ -977,14 +1031,16 @@ static int walk(struct qcow2_reader *r, int first,
 			} else if (k == K_COMPRESSED) {
 				if (stopped(r))
 					return STOPPED;
-				if (decompress(r, host, csize, guest))
-					return -1;
-				if ((ret = cb(arg, guest, r->cluster, len)))
+				if ((ret = queue_compressed(r, host, csize, guest, len,
+							    cb, arg)))
 					return ret;
 			}
 		}
 	}
-	return cb ? flush(r, &run, cb, arg) : 0;
+	if (!cb)
+		return 0;
+	ret = flush(r, &run, cb, arg);
+	return ret ? ret : drain(r, cb, arg);
 }
 
 int qcow2_reader_each(struct qcow2_reader *r,
@@ -993,21 +1049,26 @@ int qcow2_reader_each(struct qcow2_reader *r,
 		      void *arg, const volatile sig_atomic_t *stop, char *err,
 		      size_t errlen)
 {
+	int ret;
+
 	r->stop = stop;
 	r->err = err;
 	r->errlen = errlen;
-	return walk(r, 0, cb, arg);
+	ret = walk(r, 0, cb, arg);
+	stop_pool(r);
+	return ret;
+}
+
+void qcow2_reader_set_threads(struct qcow2_reader *r, unsigned n)
+{
+	r->threads = n;
 }
 
 void qcow2_reader_close(struct qcow2_reader *r)
 {
 	if (!r)
 		return;
-	if (r->zs_ready)
-		inflateEnd(&r->zs);
-#ifdef HAVE_ZSTD
-	ZSTD_freeDCtx(r->zd);
-#endif
+	stop_pool(r);
 	free(r->l1);
 	hostmap_free(r->owners);
 	free(r->cstarts);

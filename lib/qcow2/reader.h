@@ -49,6 +49,10 @@ int qcow2_reader_each(struct qcow2_reader *r,
 		      void *arg, const volatile sig_atomic_t *stop, char *err,
 		      size_t errlen);
 
+/* Compressed clusters are inflated on n threads (default: the caller's),
+ * and still delivered in order. */
+void qcow2_reader_set_threads(struct qcow2_reader *r, unsigned n);
+
 void qcow2_reader_close(struct qcow2_reader *r);
 
 #endif
