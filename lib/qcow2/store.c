@@ -74,7 +74,10 @@ int qcow2_store_put(struct qcow2_store *s, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
-	while (len && !s->spilled && s->in_mem < s->mem_bound) {
+	/* Memory takes whole chunks only, so that replay hands out whole
+	 * clusters (a chunk is a whole number of them). */
+	while (len && !s->spilled &&
+	       (s->in_mem % s->chunk || s->in_mem + s->chunk <= s->mem_bound)) {
 		size_t at = (size_t)(s->in_mem % s->chunk), n;
 
 		if (at == 0) {

@@ -27,6 +27,7 @@
 #include "capture.h"
 #include "copy.h"
 #include "layout.h"
+#include "runs.h"
 #include "sink.h"
 #include "source.h"
 #include "warn.h"
@@ -68,42 +69,26 @@ static void qcow2_out(ext2_filsys fs, const struct blockmap *m)
 	uint64_t bs = fs->blocksize;
 	uint64_t size = ext2fs_blocks_count(fs->super) * bs;
 	unsigned cb = qcow2_pick_cluster_bits(size, qcow2_log2(bs));
-	struct qcow2_run *runs;
+	struct qcow2_runs runs = { 0 };
 	struct qcow2_plan plan;
 	struct emitted em;
 	struct bm_cursor c;
 	struct bm_run r;
-	size_t n = 0;
-	uint64_t cs;
+	int e = 0;
 
 	if (!cb)
 		return;
-	cs = 1ull << cb;
-	runs = calloc(m->nruns ? m->nruns : 1, sizeof(*runs));
-	if (!runs)
-		return;
 	blockmap_cursor(&c, m, 0);
-	while (blockmap_next(&c, &r)) {
-		uint64_t s = r.start * bs / cs;
-		uint64_t e = ((r.start + r.len) * bs + cs - 1) / cs;
-
-		if (n && s <= runs[n - 1].start + runs[n - 1].len) {
-			if (e > runs[n - 1].start + runs[n - 1].len)
-				runs[n - 1].len = e - runs[n - 1].start;
-			continue;
-		}
-		runs[n].start = s;
-		runs[n].len = e - s;
-		n++;
-	}
-	if (qcow2_plan_make(&plan, size, cb, 3, runs, n) == QCOW2_PLAN_OK) {
+	while (!e && blockmap_next(&c, &r))
+		e = qcow2_runs_add_bytes(&runs, cb, r.start * bs, r.len * bs);
+	if (!e && qcow2_plan_make(&plan, size, cb, 3, runs.v, runs.n) == QCOW2_PLAN_OK) {
 		em.p = &plan;
 		em.next = 0;
-		if (qcow2_write_metadata(&plan, runs, n, discard, &em) == 0 &&
+		if (qcow2_write_metadata(&plan, runs.v, runs.n, discard, &em) == 0 &&
 		    em.next != plan.data_at)
 			__builtin_trap();
 	}
-	free(runs);
+	qcow2_runs_free(&runs);
 }
 
 /* The captured runs copied to a stream sink on /dev/null. */

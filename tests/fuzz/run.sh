@@ -3,6 +3,7 @@
 # targets are built into $FUZZ_DIR).  Runs each libFuzzer target for
 # FUZZ_SECONDS seconds:
 #   fuzz_qcow2_reader  corpus: work/fuzz/corpus/qcow2, seeds fuzz/corpus/qcow2
+#   fuzz_qcow2_image   corpus: work/fuzz/corpus/image (no seeds needed)
 #   fuzz_capture       corpus: work/fuzz/corpus/fs, seeds built by
 #                      fuzz/make-fs-seeds.sh into work/fuzz/seeds/fs
 # Crashes, leaks and timeouts are written to work/fuzz/crashes/; each run's
@@ -15,8 +16,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 dir=${FUZZ_DIR:-work/fuzz}
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-qcow2_reader capture}
-mkdir -p "$dir/crashes" "$dir/corpus/qcow2" "$dir/corpus/fs" || exit 1
+targets=${FUZZ_TARGETS:-qcow2_reader capture qcow2_image}
+mkdir -p "$dir/crashes" "$dir/corpus/qcow2" "$dir/corpus/fs" "$dir/corpus/image" || exit 1
 [ -d "$dir/seeds/fs" ] || ./fuzz/make-fs-seeds.sh "$dir/seeds/fs" || exit 1
 
 run_one() {
@@ -24,6 +25,7 @@ run_one() {
 	case $t in
 	qcow2_reader) corpus=$dir/corpus/qcow2 seeds=fuzz/corpus/qcow2 maxlen=65536 ;;
 	capture) corpus=$dir/corpus/fs seeds=$dir/seeds/fs maxlen=262144 ;;
+	qcow2_image) corpus=$dir/corpus/image seeds=$dir/corpus/image maxlen=1024 ;;
 	*) echo "run.sh: no target $t" >&2; return 1 ;;
 	esac
 	echo "# fuzz_$t: ${secs}s, log in $dir/fuzz_$t.log"
