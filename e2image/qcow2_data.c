@@ -70,9 +70,7 @@ errcode_t image_error(int e, struct qcow2_image *img, const char *name,
 		      struct e2i_error *err)
 {
 	const char *spill = qcow2_image_spill_dir(img);
-	struct qcow2_image_stats st;
 
-	qcow2_image_stats(img, &st);
 	if (err->code)  /* the output's own message, from emit */
 		return err->code;
 	switch (e) {
@@ -86,8 +84,8 @@ errcode_t image_error(int e, struct qcow2_image *img, const char *name,
 				  _("while writing %s: the qcow2 tables would exceed qemu's limits: choose a larger cluster size"),
 				  name);
 	default:
-		if (spill && st.spilled)
-			return e2i_seterr(err, e, _("while writing %s (compressed clusters kept in %s)"),
+		if (spill)
+			return e2i_seterr(err, e, _("while writing %s (compressed clusters past --compress-buffer go to %s)"),
 					  name, spill);
 		return e2i_seterr(err, e, _("while writing %s"), name);
 	}

@@ -71,10 +71,24 @@ static uint64_t max_data_clusters(const struct qjob *q, unsigned cb)
 
 /* Compressed clusters of 64 KiB are what qemu makes: at the block size a
  * cluster has too little to compress (10.7 MB against 7.5 MB for the bench
- * fixture with zstd), and larger ones cost more in tables than they save. */
+ * fixture with zstd), and larger ones cost more in tables than they save.
+ * But a file has at least five clusters of header and tables: for a small
+ * capture they would outweigh the data, so the clusters are no larger than
+ * a 1024th of what was captured (inode tables are mostly zeros: what
+ * holds data is often a 20th of it). */
 #define COMPRESSED_CLUSTER_BITS 16
 
-/* The cluster size: asked for, or the block size (64 KiB compressed)
+static unsigned compressed_min_bits(const struct qjob *q, unsigned block_bits)
+{
+	uint64_t budget = q->p.blocks.captured * q->p.fs->blocksize / 1024;
+	unsigned cb = COMPRESSED_CLUSTER_BITS;
+
+	while (cb > block_bits && ((uint64_t)1 << cb) > budget)
+		cb--;
+	return cb;
+}
+
+/* The cluster size: asked for, or the block size (compressed: see above)
  * raised as qemu needs. */
 static unsigned cluster_bits(struct qjob *q)
 {
@@ -83,7 +97,7 @@ static unsigned cluster_bits(struct qjob *q)
 	unsigned cb;
 
 	if (o->compress >= 0 && min < COMPRESSED_CLUSTER_BITS)
-		min = COMPRESSED_CLUSTER_BITS;
+		min = compressed_min_bits(q, min);
 	cb = o->cluster_size ? qcow2_log2(o->cluster_size) :
 	     qcow2_pick_cluster_bits(fs_bytes(q), min);
 	if (!cb)
@@ -171,6 +185,10 @@ static errcode_t into_image(struct qjob *q, int two)
 		s->ops->destroy(s);
 	if (!err && (e = qcow2_image_finish(q->img)))
 		err = image_error(e, q->img, q->name, &p->err);
+	/* The file's length, known now: a stream ends there, not earlier
+	 * or later (it pads up to the sink's size). */
+	if (!err)
+		q->out->fs_blocks = qcow2_image_layout(q->img)->total;
 	return err;
 }
 
