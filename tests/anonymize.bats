@@ -42,7 +42,7 @@ fsck_n() {
 	rm -f "$out"
 }
 
-@test "anonymize: leak audit: every marker is in the plain -r image, none in --anonymize's, raw and qcow2, to files and to stdout" {
+@test "anonymize: leak audit: every marker is in the plain -r image, none in --anonymize's, raw and qcow2 (plain, zlib and zstd), to files and to stdout" {
 	local k src m missing found
 	for k in inline plain casefold; do
 		src=$(leaky $k)
@@ -64,13 +64,25 @@ fsck_n() {
 		"$E2IMAGE" -Q --anonymize "$src" - > a-stdout.qcow2 2> /dev/null
 		"$E2IMAGE" -r a.qcow2 back.img
 		"$E2IMAGE" -r a-stdout.qcow2 back-stdout.img
-		for f in a.img a-stdout.img a.qcow2 a-stdout.qcow2 back.img; do
+		# compressed: the clusters and what they inflate to (ours and qemu's)
+		"$E2IMAGE" -Q -z --anonymize "$src" a-z.qcow2 2> /dev/null
+		"$E2IMAGE" -Q --compress=zstd --anonymize "$src" - > a-zs.qcow2 2> /dev/null
+		"$E2IMAGE" -r a-z.qcow2 back-z.img
+		qemu-img convert -O raw a-zs.qcow2 back-zs.img
+		# the plain compressed image inflates to every marker: the audit
+		# of the anonymized ones means something
+		"$E2IMAGE" -Q -z "$src" - > p-z.qcow2
+		"$E2IMAGE" -r p-z.qcow2 p-z.img
+		cmp p-z.img plain.img
+		for f in a.img a-stdout.img a.qcow2 a-stdout.qcow2 back.img a-z.qcow2 a-zs.qcow2 back-z.img back-zs.img; do
 			found=$(grep -caF LEAKMARK "$f" || true)
 			[ "$found" = 0 ] || fail "$k: $f holds LEAKMARK ($found lines): $(grep -aoE '.{0,16}LEAKMARK.{0,24}' "$f" | head -3)"
 		done
 		cmp a.img a-stdout.img
 		cmp a.img back.img
 		cmp a.img back-stdout.img
+		cmp a.img back-z.img
+		cmp a.img back-zs.img
 		grep -q "nothing was left unscrubbed" err.txt || fail "$k: $(cat err.txt)"
 		# the same words, but for the journal (not replayed by -n on the
 		# source; emptied in the image)

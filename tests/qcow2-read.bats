@@ -78,6 +78,20 @@ via_qemu() {
 	qemu-img info q.qcow2 | grep -q 'compression type: zstd'
 }
 
+@test "qcow2-read: compressed images inflate to the same bytes on --threads=1, 2 and 4 (qemu's zlib and zstd, 4k and 64k clusters)" {
+	local raw o t
+	raw=$(raw_of ext4-4k)
+	for o in "cluster_size=4k" "cluster_size=64k" "cluster_size=64k,compression_type=zstd"; do
+		rm -f q.qcow2
+		qemu-img convert -f raw -O qcow2 -c -o "$o" "$raw" q.qcow2
+		for t in 1 2 4; do
+			rm -f out.raw
+			"$E2IMAGE" -r --threads=$t q.qcow2 out.raw
+			cmp out.raw "$raw" || fail "$o, $t threads"
+		done
+	done
+}
+
 @test "qcow2-read: qemu-img -o compat=0.10 (version 2)" {
 	via_qemu ext4-1k -o compat=0.10
 }
