@@ -32,7 +32,14 @@
 #                       under taskset -c 0-(N-1), N = all cores runs plain
 #   BENCH_LOAD=1        a CPU hog (`yes > /dev/null`) on the last allowed
 #                       core during runs on 2 or more cores
-#   BENCH_MODES="..."   subset of: raw replace stream qcow2 q2r sync anon
+#   BENCH_MODES="..."   subset of: raw replace stream qcow2 q2r sync anon compress
+#                       (compress: our -Q -z and --compress=zstd against
+#                       e2image -Q, e2image -Q + bzip2, e2image -r - | bzip2
+#                       and qemu-img convert -c of e2image's image, zlib and
+#                       zstd: wall time and size; and the compressed images
+#                       back to raw, ours against qemu-img convert; the
+#                       bzip2 and qemu-img -c commands run once, the rest
+#                       BENCH_RUNS times)
 #                       (anon: ours -r --anonymize against e2fsprogs -rs,
 #                       the "floor" column being ours' plain -r, on a copy
 #                       of the fixture whose directories e2fsck -fyD indexed)
@@ -60,7 +67,7 @@ FIXTURES=${BENCH_FIXTURES:-medium large huge 10t usr}
 RUNS=${BENCH_RUNS:-5}
 CPUS=${BENCH_CPUS:-1 2}
 LOAD=${BENCH_LOAD:-0}
-MODES=" ${BENCH_MODES:-raw replace stream qcow2 q2r sync anon} "
+MODES=" ${BENCH_MODES:-raw replace stream qcow2 q2r sync anon compress} "
 COLD=${BENCH_COLD:-1}
 STRACE=${BENCH_STRACE:-1}
 PERF=${BENCH_PERF:-1}
@@ -491,6 +498,59 @@ for n in "${notes[@]}"; do note "$n"; done
 # ------------------------------------------------------------ main
 : > "$T/targets"
 declare -A FLOOR_OK
+# ctime N CMD...: CMD run N times (each after sync, pinned as the matrix
+# is, output removed first); prints the median wall time in seconds.
+ctime() {
+	local n=$1 i t0 t1 ws=()
+	shift
+	for ((i = 0; i < n; i++)); do
+		rm -f "$R/c.out"
+		sync
+		t0=$EPOCHREALTIME
+		"${PIN[@]}" "$@" > /dev/null 2> "$T/err" || { echo "ERROR"; return 1; }
+		t1=$EPOCHREALTIME
+		ws+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')")
+	done
+	printf '%s\n' "${ws[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# compress_section: issue 20's comparison, one table per core count.
+compress_section() {
+	local eq=$R/e2.qcow2 zq=$R/z.qcow2 sq=$R/zs.qcow2 base w sz line
+	[ -n "$QEMUIMG" ] || { note "$FX: compress skipped: no qemu-img"; return 0; }
+	"$ORACLE" -Q "$FIX" "$eq" 2> /dev/null || { say "ERROR: e2fsprogs -Q $FIX failed"; FAIL=1; return 1; }
+	say ""
+	say "-- $FX, compressed qcow2, $CPULABEL ($pinl): median wall of $RUNS runs (bzip2, qemu-img -c: one run)"
+	printf '%-44s %9s %12s %9s\n' "command" "wall s" "bytes" "vs e2image -Q" | tee -a "$REPORT"
+	base=$(ctime "$RUNS" "$ORACLE" -Q "$FIX" "$R/c.out")
+	sz=$(stat -c %s "$R/c.out" 2> /dev/null)
+	for line in \
+		"e2image -Q FS OUT^$RUNS^$ORACLE -Q $FIX $R/c.out" \
+		"ours -Q -z FS OUT (zlib:6)^$RUNS^$OURS -Q -z $FIX $R/c.out" \
+		"ours -Q --compress=zstd FS OUT (zstd:3)^$RUNS^$OURS -Q --compress=zstd $FIX $R/c.out" \
+		"ours -Q --compress=zstd FS - > OUT^$RUNS^sh -c \"$OURS -Q --compress=zstd $FIX - > $R/c.out\"" \
+		"e2image -Q FS OUT && bzip2 OUT^1^sh -c \"$ORACLE -Q $FIX $R/c.tmp && bzip2 -c $R/c.tmp > $R/c.out; rm -f $R/c.tmp\"" \
+		"e2image -r FS - | bzip2 > OUT^1^sh -c \"$ORACLE -r $FIX - | bzip2 > $R/c.out\"" \
+		"qemu-img convert -c (zlib) of e2image -Q^1^$QEMUIMG convert -c -O qcow2 $eq $R/c.out" \
+		"qemu-img convert -c (zstd) of e2image -Q^1^$QEMUIMG convert -c -O qcow2 -o compression_type=zstd $eq $R/c.out"; do
+		IFS='^' read -r lab n cmd <<< "$line"
+		w=$(eval ctime "$n" $cmd) || { say "ERROR: $lab failed: $(tail -1 "$T/err")"; FAIL=1; continue; }
+		sz=$(stat -c %s "$R/c.out")
+		case $lab in "ours -Q -z"*) cp "$R/c.out" "$zq";; "ours -Q --compress=zstd FS OUT"*) cp "$R/c.out" "$sq";; esac
+		printf '%-44s %9s %12s %9s\n' "$lab" "$w" "$sz" "$(awk -v a="$w" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')" | tee -a "$REPORT"
+	done
+	for line in "zlib^$zq" "zstd^$sq"; do
+		IFS='^' read -r lab q <<< "$line"
+		[ -s "$q" ] || continue
+		"$QEMUIMG" compare -q "$eq" "$q" || { say "!!!!!!!! MISMATCH: our $lab image and e2image's differ (qemu-img compare)"; MISMATCH=1; }
+		w=$(ctime "$RUNS" "$OURS" -r "$q" "$R/c.out")
+		base=$(ctime "$RUNS" "$QEMUIMG" convert -O raw "$q" "$R/c.out")
+		printf '%-44s %9s %12s %9s\n' "$lab image -> raw: ours / qemu-img convert" "$w" "" \
+			"$(awk -v a="$w" -v b="$base" 'BEGIN { printf "%.2fx of %.3f", a / b, b }')" | tee -a "$REPORT"
+	done
+	rm -f "$R/c.out" "$eq" "$zq" "$sq"
+}
+
 for FX0 in $FIXTURES; do
 	case $FX0 in medium|large|huge|10t|usr) ;;
 	*) say "ERROR: unknown fixture '$FX0'"; FAIL=1; continue;; esac
@@ -566,6 +626,7 @@ for FX0 in $FIXTURES; do
 			fi
 			[ -s "$HFIX" ] && run_case anon warm ours e2fs floor
 		fi
+		has_mode compress && [ $huge = 0 ] && compress_section
 		if [ $SYNC = 1 ]; then
 			run_case sync warm ours e2fs floor
 			run_case syncq warm ours e2fs floor
