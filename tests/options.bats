@@ -47,7 +47,7 @@ refuse() {
 }
 
 @test "options: an unknown option prints usage" {
-	refuse "Usage:" -z "$SRC" out.img
+	refuse "Usage:" -y "$SRC" out.img
 	[ ! -e out.img ]
 }
 
