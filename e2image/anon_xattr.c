@@ -188,11 +188,24 @@ static unsigned char *ibody_start(unsigned char *inode, unsigned isize)
 	return inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
 }
 
+/* Where the bytes no field is known for start: past the last field of
+ * struct ext2_inode_large, when i_extra_isize reaches beyond it (a newer
+ * kernel's fields, or anything written there); else the attributes' start. */
+static unsigned char *unknown_start(unsigned char *inode, unsigned char *start)
+{
+	unsigned char *known = inode + sizeof(struct ext2_inode_large);
+
+	return start > known ? known : start;
+}
+
 int anon_ibody_untouched(unsigned char *inode, unsigned isize)
 {
 	unsigned char *start = ibody_start(inode, isize);
 
-	return !start || is_zero(start, (size_t)(inode + isize - start));
+	if (!start)
+		return 1;
+	start = unknown_start(inode, start);
+	return is_zero(start, (size_t)(inode + isize - start));
 }
 
 void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
@@ -202,6 +215,9 @@ void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 
 	if (!start)
 		return;
+	/* e2fsck reads nothing there, but it is the inode's: zeroed (the
+	 * inode's checksum is set again by the caller) */
+	memset(unknown_start(inode, start), 0, (size_t)(start - unknown_start(inode, start)));
 	/* no attributes: whatever lies there is left from removed ones */
 	if (ext2fs_le32_to_cpu(*(uint32_t *)start) != EXT2_EXT_ATTR_MAGIC) {
 		memset(start, 0, (size_t)(end - start));
