@@ -70,6 +70,9 @@ struct anonymizer {
 	/* Content blocks, sorted by pblk once the capture is done. */
 	struct anon_blk *blks;
 	size_t nblks, capblks;
+	/* Extent tree nodes, sorted once the capture is done. */
+	uint64_t *enodes;
+	size_t nenodes, capenodes;
 	/* Directories and symlinks met, sorted by inode number. */
 	struct anon_dir *dirs;
 	size_t ndirs, capdirs;
