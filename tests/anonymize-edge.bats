@@ -155,3 +155,19 @@ for i in range(8):
 	[ "$(grep -ca MARK o.img || true)" = 0 ]
 	same_fsck a.img o.img
 }
+
+@test "anonymize-edge: xattr names are counted per length: fourteen 3-letter names do not use up the 1-letter ones" {
+	mkdir -p t && : > t/f
+	mkfs t a.img 8M -I 1024
+	{
+		for n in aaa aab aac aad aae aaf aag aah aai aaj aak aal aam aan; do
+			echo "ea_set /f user.$n v"
+		done
+		echo "ea_set /f user.z v"
+		echo "ea_set /f user.y v"
+	} | debugfs -w -f - a.img > /dev/null 2>&1
+	[ "$(debugfs -R "ea_list /f" a.img 2> /dev/null | grep -o 'user\.' | wc -l)" = 16 ]
+	"$E2IMAGE" -r --anonymize a.img o.img 2> err.txt
+	grep -q "16 xattrs" err.txt && grep -q "nothing was left unscrubbed" err.txt || fail "$(cat err.txt)"
+	same_fsck a.img o.img
+}
