@@ -171,3 +171,30 @@ for i in range(8):
 	grep -q "16 xattrs" err.txt && grep -q "nothing was left unscrubbed" err.txt || fail "$(cat err.txt)"
 	same_fsck a.img o.img
 }
+
+@test "anonymize-edge: the map: none from a dry run, none through a symlink (dangling or to the image), removed when a stream fails after it was put in place" {
+	local end
+	mkdir -p t/d && : > t/d/MARKname
+	mkfs t a.img 8M
+	run "$E2IMAGE" -rn --anonymize --anonymize-map=dry.txt a.img -
+	[ "$status" = 0 ] && [ ! -e dry.txt ] || fail "dry run: $status, $(ls)"
+	ln -s nowhere dangling.txt
+	ln -s o.img to-image.txt
+	for m in dangling.txt to-image.txt; do
+		run "$E2IMAGE" -r --anonymize --anonymize-map=$m a.img o.img
+		[ "$status" = 1 ] && [[ $output == *"$m is a symbolic link"* ]] || fail "$m: $status $output"
+		[ ! -e o.img ] && [ ! -e nowhere ] && [ -L $m ]
+	done
+	# a reader that takes the captured blocks and goes: the stream's
+	# zeros up to the end of the filesystem find no one, after the commit
+	end=$("$E2IMAGE" -rn --anonymize a.img - 2> /dev/null | awk 'END { print ($NF + 1) * 1024 }')
+	[ "$end" -lt $((4096 * 1024)) ]
+	run bash -c '"$0" -r --anonymize --anonymize-map=m.txt "$1" - 2> err.txt |
+		python3 -c "import sys; n = int(sys.argv[1])
+while n > 0:
+    b = sys.stdin.buffer.read(min(n, 65536)); n -= len(b)
+    if not b: break" "$2"; exit ${PIPESTATUS[0]}' "$E2IMAGE" a.img "$end"
+	[ "$status" = 1 ] || fail "status $status: $(cat err.txt)"
+	grep -q "m.txt removed" err.txt || fail "$(cat err.txt)"
+	[ ! -e m.txt ] || fail "the map of a failed run is there: $(cat m.txt)"
+}
