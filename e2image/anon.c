@@ -31,6 +31,7 @@ errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device,
 void anon_free(struct anonymizer *a)
 {
 	free(a->blks);
+	free(a->enodes);
 	free(a->dirs);
 	free(a->leaves);
 	free(a->names);
@@ -86,6 +87,14 @@ void anon_owned(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
 	struct anonymizer *a = arg;
 	struct anon_blk *b;
 
+	if (c == BC_EXTENT) {
+		if (!anon_grow((void **)&a->enodes, &a->capenodes, a->nenodes,
+			       sizeof(*a->enodes)))
+			a->err = EXT2_ET_NO_MEMORY;
+		else
+			a->enodes[a->nenodes++] = pblk;
+		return;
+	}
 	if (c != BC_DIRECTORY && c != BC_SYMLINK && c != BC_XATTR &&
 	    c != BC_JOURNAL)
 		return;
@@ -121,6 +130,13 @@ static int by_pblk(const void *x, const void *y)
 	if (a->pblk != b->pblk)
 		return a->pblk < b->pblk ? -1 : 1;
 	return a->ino < b->ino ? -1 : a->ino > b->ino;
+}
+
+static int by_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
 }
 
 static int by_ino(const void *x, const void *y)
@@ -191,6 +207,8 @@ errcode_t anon_prepare(struct anonymizer *a)
 	if (a->nblks)  /* (qsort wants an array, even of none) */
 		qsort(a->blks, a->nblks, sizeof(*a->blks), by_pblk);
 	disjoint(a);
+	if (a->nenodes)
+		qsort(a->enodes, a->nenodes, sizeof(*a->enodes), by_u64);
 	if (a->ndirs)
 		qsort(a->dirs, a->ndirs, sizeof(*a->dirs), by_ino);
 	/* an inode walked twice (the orphan pass) is one directory */
@@ -227,6 +245,20 @@ static int super_at(const struct anonymizer *a, uint64_t blk, unsigned *off)
 	return (int)g;
 }
 
+/*
+ * A content block that another inode's extent tree names as a node, and
+ * that holds a valid node header: left as it is (a node holds block
+ * numbers, no names), for rewriting it as a directory or an attribute
+ * block would break that tree in the image and not on the source.
+ */
+static int extent_node(const struct anonymizer *a, uint64_t blk,
+		       const unsigned char *p)
+{
+	return a->nenodes &&
+	       bsearch(&blk, a->enodes, a->nenodes, sizeof(*a->enodes), by_u64) &&
+	       !ext2fs_extent_header_verify((void *)p, a->blocksize);
+}
+
 enum kind { K_NONE, K_SUPER, K_MMP, K_DESC, K_ITABLE, K_CONTENT };
 
 /* What block blk (its bytes at p) is to the anonymizer; *off: where a
@@ -248,7 +280,7 @@ static enum kind classify(const struct anonymizer *a, uint64_t blk,
 	if (anon_inode_table_block(a, blk))
 		return K_ITABLE;
 	*b = anon_blk_at(a, blk);
-	return *b ? K_CONTENT : K_NONE;
+	return *b && !extent_node(a, blk, p) ? K_CONTENT : K_NONE;
 }
 
 void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf)

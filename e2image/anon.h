@@ -70,6 +70,9 @@ struct anonymizer {
 	/* Content blocks, sorted by pblk once the capture is done. */
 	struct anon_blk *blks;
 	size_t nblks, capblks;
+	/* Extent tree nodes, sorted once the capture is done. */
+	uint64_t *enodes;
+	size_t nenodes, capenodes;
 	/* Directories and symlinks met, sorted by inode number. */
 	struct anon_dir *dirs;
 	size_t ndirs, capdirs;
@@ -88,6 +91,7 @@ struct anonymizer {
 	FILE *map;               /* --anonymize-map, or NULL */
 	const char *map_path;    /* its name, and the temporary one written */
 	char *map_tmp;
+	int map_placed;          /* renamed into place: a later failure removes it */
 	unsigned mapped;         /* superblock fields mapped already (bits) */
 	unsigned char *scratch;  /* a block: which bytes an xattr area uses */
 	errcode_t err;           /* first allocation failure in the hook */
@@ -189,6 +193,8 @@ int anon_map_open(struct anonymizer *a, const char *path, const char *device,
 		  const char *image);
 errcode_t anon_map_commit(struct anonymizer *a, struct e2i_error *err);
 void anon_map_discard(struct anonymizer *a);
+/* A run that failed: discard, and remove the map put in place already. */
+void anon_map_failed(struct anonymizer *a);
 /* --anonymize-map: one line, "what<TAB>owner<TAB>old<TAB>new". */
 void anon_map(struct anonymizer *a, const char *what, ext2_ino_t ino,
 	      const void *old, const void *new, size_t len);

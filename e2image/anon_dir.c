@@ -79,18 +79,23 @@ static void dx_node(struct anonymizer *a, unsigned char *buf, int root)
 	unsigned bs = a->blocksize, off = root ? 24u + buf[24 + 5] : 8u;
 	unsigned tail = ext2fs_has_feature_metadata_csum(a->fs->super) ? 8 : 0;
 	unsigned count, room;
-	struct ext2_dx_countlimit *cl;
+	struct ext2_dx_countlimit cl;
 
 	if (off + 4 > bs) {
 		a->n.bad_dir_blocks++;
 		memset(buf + 32, 0, bs - 32);
 		return;
 	}
-	cl = (struct ext2_dx_countlimit *)(buf + off);
+	/* a longer root info: e2fsck and the kernel read its first 8 bytes
+	 * only, and the rest may hold anything */
+	if (root && off > 32)
+		memset(buf + 32, 0, off - 32);
+	/* (copied: after an odd info_length the slots are not aligned) */
+	memcpy(&cl, buf + off, sizeof(cl));
 	/* the slots the block has room for, as e2fsck counts them (a
 	 * damaged limit is not believed) */
 	room = (bs - off - (off + tail < bs ? tail : 0)) / 8;
-	count = ext2fs_le16_to_cpu(cl->count);
+	count = ext2fs_le16_to_cpu(cl.count);
 	if (count > room)
 		count = room;
 	if (!count)

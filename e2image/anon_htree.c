@@ -16,7 +16,7 @@
 #include <string.h>
 #include "anon.h"
 
-#define MAX_LEVELS 3
+#define MAX_WALK 16  /* nodes deep, whatever the root says */
 #define NO_LEAF UINT32_MAX
 
 struct hleaf {
@@ -90,31 +90,54 @@ static int hash_of(const struct hdir *h, const char *name, unsigned len,
 	return 1;
 }
 
-/* The index entries at ent (a count/limit header first), in [lo, hi). */
-/* An index node's shape: an empty entry, without a name, spanning the
- * block (read into a scratch block: the caller's buffer holds its node). */
+/* What e2fsck -n takes block lblk for: NODE_READ, an index node it reads
+ * (an empty entry without a name spanning the block, and the limit that
+ * leaves room for the entries and the checksum tail), whatever the depth
+ * the root says; NODE_SHAPE, the shape with another limit (e2fsck reads an
+ * empty leaf there, and passes over the slots: they are kept as a node's,
+ * no name is in them); else 0, a leaf. Read into a scratch block: the
+ * caller's buffer holds its node. */
+enum { NODE_SHAPE = 1, NODE_READ };
+
 static int is_node(struct hdir *h, uint32_t lblk)
 {
 	uint64_t pblk = pblk_of(h, lblk);
 	const struct ext2_dir_entry *de = (const void *)h->a->scratch;
+	unsigned csum = ext2fs_has_feature_metadata_csum(h->a->fs->super) ? 8 : 0;
+	struct ext2_dx_countlimit cl;
 	unsigned rec_len;
 
-	if (!pblk || io_channel_read_blk64(h->a->fs->io, pblk, 1, h->a->scratch))
+	if (!lblk || !pblk || io_channel_read_blk64(h->a->fs->io, pblk, 1, h->a->scratch))
 		return 0;
 	(void)ext2fs_get_rec_len(h->a->fs, (struct ext2_dir_entry *)de, &rec_len);
-	return !de->inode && !ext2fs_dirent_name_len(de) && rec_len == h->a->blocksize;
+	if (de->inode || ext2fs_dirent_name_len(de) || rec_len != h->a->blocksize)
+		return 0;
+	memcpy(&cl, h->a->scratch + 8, sizeof(cl));
+	return ext2fs_le16_to_cpu(cl.limit) == (h->a->blocksize - 8 - csum) / 8 ?
+	       NODE_READ : NODE_SHAPE;
+}
+
+/* True when pblk is a node met already (e2fsck parses a block once). */
+static int walked(const struct hdir *h, uint64_t pblk)
+{
+	size_t i;
+
+	for (i = 0; i < h->nnodes; i++)
+		if (h->nodes[i] == pblk)
+			return 1;
+	return 0;
 }
 
 static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 		     uint64_t hi)
 {
-	const struct ext2_dx_countlimit *cl = (const void *)(h->buf + off);
-	const struct ext2_dx_entry *ent = (const void *)(h->buf + off);
+	const struct ext2_dx_entry *ent;
+	struct ext2_dx_countlimit cl;
 	unsigned csum = ext2fs_has_feature_metadata_csum(h->a->fs->super) ? 8 : 0;
 	unsigned count, room, i;
 	unsigned char *save;
 	uint64_t pblk;
-	int ok = 1;
+	int ok = 1, kind;
 
 	/* a tree names each block once: more references than the directory
 	 * has blocks is a crafted tree that repeats children (an exponential
@@ -122,38 +145,50 @@ static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 	if (off + 8 + csum > h->a->blocksize || h->nleaves + h->nnodes > 2 * h->nblocks)
 		return 0;
 	/* as e2fsck reads a damaged node: no more entries than fit */
-	count = ext2fs_le16_to_cpu(cl->count);
+	memcpy(&cl, h->buf + off, sizeof(cl));  /* (unaligned after an odd info_length) */
+	count = ext2fs_le16_to_cpu(cl.count);
 	room = (h->a->blocksize - off - csum) / 8;
 	if (count > room)
 		count = room;
 	if (!count)
 		return 1;
-	/* children are read into the buffer: this node's entries are copied */
+	/* children are read into the buffer: this node's entries are copied
+	 * (aligned there) */
 	save = malloc(count * 8u);
 	if (!save)
 		return 0;
-	memcpy(save, ent, count * 8u);
+	memcpy(save, h->buf + off, count * 8u);
 	ent = (const void *)save;
 	for (i = 0; ok && i < count; i++) {
 		uint32_t blk = ext2fs_le32_to_cpu(ent[i].block) & 0x0fffffff;
-		uint32_t a = i ? ext2fs_le32_to_cpu(ent[i].hash) & ~1u : lo;
-		uint64_t b = i + 1 < count ? ext2fs_le32_to_cpu(ent[i + 1].hash) & ~1u : hi;
+		uint32_t a = i ? ext2fs_le32_to_cpu(ent[i].hash) & ~1u : 0;
+		uint64_t b = i + 1 < count ? ext2fs_le32_to_cpu(ent[i + 1].hash) & ~1u : 1ull << 32;
 
-		if (a < lo)
-			a = lo;
-		if (b > hi)
-			b = hi;
+		/* within the parent's range too, as the kernel looks names
+		 * up; where the two do not meet (a damaged tree), the entry's
+		 * own range, the one e2fsck checks */
+		if ((a > lo ? a : lo) < (b < hi ? b : hi)) {
+			a = a > lo ? a : (uint32_t)lo;
+			b = b < hi ? b : hi;
+		}
 		/* a child that is not there is passed over, as by e2fsck; one
-		 * that is not shaped as a node is a leaf, whatever the depth
+		 * is a node or a leaf as e2fsck tells them, whatever the depth
 		 * says (a damaged root's indirect_levels) */
-		if (level && is_node(h, blk)) {
-			if (!read_lblk(h, blk, &pblk))
+		if ((kind = is_node(h, blk))) {
+			if (!read_lblk(h, blk, &pblk) || walked(h, pblk))
 				continue;
+			/* deeper than any tree: a crafted chain of nodes,
+			 * given up as unreadable */
+			if (level >= MAX_WALK) {
+				ok = 0;
+				break;
+			}
 			ok = anon_grow((void **)&h->nodes, &h->capnodes, h->nnodes,
 				       sizeof(*h->nodes));
 			if (ok) {
 				h->nodes[h->nnodes++] = pblk;
-				ok = walk_node(h, 8, level - 1, a, b);
+				if (kind == NODE_READ)
+					ok = walk_node(h, 8, level + 1, a, b);
 			}
 			continue;
 		}
@@ -174,6 +209,51 @@ static int by_u64(const void *x, const void *y)
 	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
 
 	return a < b ? -1 : a > b;
+}
+
+/*
+ * e2fsck reads every block shaped as an index node, reached from the root
+ * or not (a damaged count or entry leaves nodes behind), and checks the
+ * leaves they name against their entries. In a healthy tree every block
+ * was reached; otherwise the blocks the walk did not meet are read, and
+ * the nodes among them walked from their own entries.
+ */
+static int unreached_nodes(struct hdir *h)
+{
+	size_t i, n = h->nleaves + h->nnodes, r;
+	uint64_t *seen;
+	int ok = 1;
+
+	if (n >= h->nblocks)
+		return 1;
+	seen = malloc(n * sizeof(*seen));
+	if (!seen)
+		return 0;
+	for (i = 0; i < h->nleaves; i++)
+		seen[i] = h->leaves[i].pblk;
+	memcpy(seen + h->nleaves, h->nodes, h->nnodes * sizeof(*seen));
+	qsort(seen, n, sizeof(*seen), by_u64);
+	for (r = 0; ok && r < h->nruns; r++) {
+		for (i = 0; ok && i < h->runs[r]->n; i++) {
+			uint64_t pblk = h->runs[r]->pblk + i;
+			uint32_t lblk = h->runs[r]->lblk + (uint32_t)i;
+			int kind;
+
+			if (bsearch(&pblk, seen, n, sizeof(*seen), by_u64) ||
+			    !(kind = is_node(h, lblk)) || walked(h, pblk))
+				continue;
+			ok = anon_grow((void **)&h->nodes, &h->capnodes, h->nnodes,
+				       sizeof(*h->nodes));
+			if (!ok)
+				break;
+			h->nodes[h->nnodes++] = pblk;
+			if (kind == NODE_READ)
+				ok = read_lblk(h, lblk, &pblk) &&
+				     walk_node(h, 8, 1, 0, 1ull << 32);
+		}
+	}
+	free(seen);
+	return ok;
 }
 
 static int by_leaf_pblk(const void *x, const void *y)
@@ -434,21 +514,16 @@ static int store(struct hdir *h)
 static int one_dir(struct hdir *h)
 {
 	const struct ext2_dx_root_info *ri;
-	unsigned levels, max_levels;
 	uint64_t root;
 	size_t i;
 
 	if (!read_lblk(h, 0, &root))
 		return 0;
 	ri = (const void *)(h->buf + 24);
-	levels = ri->indirect_levels;
-	max_levels = ext2fs_has_feature_largedir(h->a->fs->super) ? MAX_LEVELS : 2;
 	/* e2fsck -n reads on past a root with reserved bits set or a longer
 	 * info; one it cannot read is left to anon_dir.c's shapes */
 	if (ri->info_length < 8 || 24u + ri->info_length + 8 > h->a->blocksize)
 		return 0;
-	if (levels >= max_levels)
-		levels = max_levels - 1;  /* the blocks' shapes decide */
 	h->version = ri->hash_version;
 	if (h->version <= EXT2_HASH_TEA &&
 	    (h->a->fs->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH))
@@ -460,8 +535,10 @@ static int one_dir(struct hdir *h)
 	if (!anon_grow((void **)&h->nodes, &h->capnodes, h->nnodes, sizeof(*h->nodes)))
 		return 0;
 	h->nodes[h->nnodes++] = root;
-	if (!walk_node(h, 24 + ri->info_length, (int)levels, 0, 1ull << 32) ||
-	    !once_each(h))
+	/* the depth the root says is not believed: the blocks' shapes
+	 * decide, as for e2fsck */
+	if (!walk_node(h, 24 + ri->info_length, 0, 0, 1ull << 32) ||
+	    !unreached_nodes(h) || !once_each(h))
 		return 0;
 	for (i = 0; i < h->nleaves; i++)
 		if (!collect(h, (uint32_t)i))

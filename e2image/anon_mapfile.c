@@ -3,7 +3,7 @@
  * the care of an image: under a temporary name beside it (mode 0600,
  * created, never opened through a symlink), renamed into place only once
  * it is whole and before the image is made final, removed when the run
- * fails. A path that exists must be a regular file (it is replaced, not
+ * fails (after the rename too: a stream can fail in its last bytes). A path that exists must be a regular file (it is replaced, not
  * written through), and never the source, the image, or the file
  * standard output goes to when the image does.
  */
@@ -36,6 +36,10 @@ int anon_map_open(struct anonymizer *a, const char *path, const char *device,
 	if (same_path(path, device) || same_path(path, image) ||
 	    (strcmp(image, "-") == 0 && stdout_is(path))) {
 		msg_plain(_("--anonymize-map %s is the source or the image"), path);
+		return 0;
+	}
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		msg_plain(_("--anonymize-map %s is a symbolic link (never written through)"), path);
 		return 0;
 	}
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
@@ -75,6 +79,7 @@ errcode_t anon_map_commit(struct anonymizer *a, struct e2i_error *err)
 	if (!bad && rename(a->map_tmp, a->map_path) == 0) {
 		free(a->map_tmp);
 		a->map_tmp = NULL;
+		a->map_placed = 1;
 		return 0;
 	}
 	return e2i_seterr(err, errno ? errno : EIO, _("while writing %s"), a->map_path);
@@ -89,4 +94,12 @@ void anon_map_discard(struct anonymizer *a)
 		unlink(a->map_tmp);
 	free(a->map_tmp);
 	a->map_tmp = NULL;
+}
+
+void anon_map_failed(struct anonymizer *a)
+{
+	anon_map_discard(a);
+	if (a->map_placed && unlink(a->map_path) == 0)
+		msg_plain(_("the run failed: --anonymize-map %s removed"), a->map_path);
+	a->map_placed = 0;
 }

@@ -66,10 +66,11 @@ static void one_entry(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 		 * any other name in these namespaces is damage, and goes */
 		return;
 	} else {
-		if (xattr_name((*k)++, nl, in_block, fresh)) {
+		/* an empty name (damage outside the ACLs) holds nothing */
+		if (nl && xattr_name(k[nl]++, nl, in_block, fresh)) {
 			anon_map(a, "xattr", ino, name, fresh, nl);
 			memcpy(name, fresh, nl);
-		} else {
+		} else if (nl) {
 			a->n.xattrs_kept++;
 		}
 		memset(value, 0, ext2fs_le32_to_cpu(e->e_value_size));
@@ -122,7 +123,7 @@ entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 {
 	struct ext2_ext_attr_entry *e = (struct ext2_ext_attr_entry *)first;
 	unsigned char *used = a->scratch;
-	uint32_t k = 0;
+	uint32_t k[256] = { 0 };  /* the next name, by length: each its own */
 	size_t i;
 
 	unsigned char *table = table_end(first, end);
@@ -154,13 +155,13 @@ entries(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 
 			a->n.xattr_bad++;
 			e->e_value_size = 0;
-			one_entry(a, ino, d, e, lo, &k, is_block, 0);
+			one_entry(a, ino, d, e, lo, k, is_block, 0);
 			e->e_value_size = copy.e_value_size;
 			e->e_hash = copy.e_hash;
 		} else {
 			/* an empty value (the kernel writes offset 0) is no
 			 * damage: the name goes, the hash follows */
-			one_entry(a, ino, d, e, vs ? v : lo, &k, is_block, is_block);
+			one_entry(a, ino, d, e, vs ? v : lo, k, is_block, is_block);
 			if (vs)
 				mark(used, lo, end, v, EXT2_EXT_ATTR_SIZE(vs));
 		}
@@ -188,11 +189,24 @@ static unsigned char *ibody_start(unsigned char *inode, unsigned isize)
 	return inode + EXT2_GOOD_OLD_INODE_SIZE + extra;
 }
 
+/* Where the bytes no field is known for start: past the last field of
+ * struct ext2_inode_large, when i_extra_isize reaches beyond it (a newer
+ * kernel's fields, or anything written there); else the attributes' start. */
+static unsigned char *unknown_start(unsigned char *inode, unsigned char *start)
+{
+	unsigned char *known = inode + sizeof(struct ext2_inode_large);
+
+	return start > known ? known : start;
+}
+
 int anon_ibody_untouched(unsigned char *inode, unsigned isize)
 {
 	unsigned char *start = ibody_start(inode, isize);
 
-	return !start || is_zero(start, (size_t)(inode + isize - start));
+	if (!start)
+		return 1;
+	start = unknown_start(inode, start);
+	return is_zero(start, (size_t)(inode + isize - start));
 }
 
 void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
@@ -202,6 +216,9 @@ void anon_xattr_ibody(struct anonymizer *a, ext2_ino_t ino, struct anon_dir *d,
 
 	if (!start)
 		return;
+	/* e2fsck reads nothing there, but it is the inode's: zeroed (the
+	 * inode's checksum is set again by the caller) */
+	memset(unknown_start(inode, start), 0, (size_t)(start - unknown_start(inode, start)));
 	/* no attributes: whatever lies there is left from removed ones */
 	if (ext2fs_le32_to_cpu(*(uint32_t *)start) != EXT2_EXT_ATTR_MAGIC) {
 		memset(start, 0, (size_t)(end - start));

@@ -102,7 +102,8 @@ static int open_anonymizer(struct plan *p)
 	if (err)
 		return 0;
 	p->anon = &p->anonymizer;
-	return !o->anonymize_map ||
+	/* a dry run writes nothing, the map neither */
+	return !o->anonymize_map || o->dry_run ||
 	       anon_map_open(p->anon, o->anonymize_map, o->device, o->image);
 }
 
@@ -332,7 +333,7 @@ int plan_status(struct plan *p, int ok)
 	struct e2i_warnings *w = &p->warn;
 
 	if (p->anon && !ok)
-		anon_map_discard(p->anon);  /* a failed run leaves no map */
+		anon_map_failed(p->anon);  /* a failed run leaves no map */
 	if (!ok)
 		return 1;
 	if (p->anon)

@@ -47,8 +47,10 @@ struct capture {
 	char *block_buf; /* scratch for libext2fs iterators */
 	/* Told of each block an inode holds its own content in (directory,
 	 * symlink, xattr block, journal), with the owner and the logical
-	 * block (-1 for an xattr block): a job that rewrites content
-	 * (--anonymize) needs the owner for checksums. NULL: nobody asks. */
+	 * block (-1 for an xattr block), and of each extent tree node
+	 * (BC_EXTENT, -1): a job that rewrites content (--anonymize) needs
+	 * the owner for checksums, and to know a node it must not rewrite.
+	 * NULL: nobody asks. */
 	void (*on_owned)(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
 			 enum block_class c, e2_blkcnt_t lblk, uint64_t pblk,
 			 uint64_t n);

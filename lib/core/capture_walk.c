@@ -35,6 +35,18 @@ static void owned(struct walk *w, e2_blkcnt_t lblk, uint64_t pblk, uint64_t n)
 			    (enum block_class)w->data_class, lblk, pblk, n);
 }
 
+/* An extent tree node: captured, and told to on_owned too (a block two
+ * inodes claim, one as a node, is then left as that node). */
+static errcode_t add_node(struct walk *w, uint64_t pblk)
+{
+	struct capture *c = w->c;
+	errcode_t err = blockmap_add(c->map, pblk, 1, w->meta_class);
+
+	if (!err && c->on_owned && w->meta_class == BC_EXTENT)
+		c->on_owned(c->on_owned_arg, w->ino, w->inode, BC_EXTENT, -1, pblk, 1);
+	return err;
+}
+
 uint64_t capture_walk_limit(ext2_filsys fs)
 {
 	/* A healthy map names each block of the filesystem at most once. */
@@ -171,7 +183,7 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 		}
 		/* The get after an index's first visit goes down into it. */
 		if (child) {
-			err = blockmap_add(w->c->map, child, 1, w->meta_class);
+			err = add_node(w, child);
 			child = 0;
 			if (err)
 				break;
@@ -197,8 +209,7 @@ static errcode_t walk_extents(struct walk *w, ext2_ino_t ino,
 			if (w->nodes_read)
 				child = e.e_pblk;
 			else
-				err = blockmap_add(w->c->map, e.e_pblk, 1,
-						   w->meta_class);
+				err = add_node(w, e.e_pblk);
 		} else if (w->data_class >= 0) {
 			err = blockmap_add(w->c->map, e.e_pblk, e.e_len,
 					   w->data_class);
