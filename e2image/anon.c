@@ -95,8 +95,10 @@ void anon_owned(void *arg, ext2_ino_t ino, const struct ext2_inode *inode,
 			a->enodes[a->nenodes++] = pblk;
 		return;
 	}
+	/* quota and orphan-file blocks: only for anon_meta_trim, which
+	 * keeps other inodes' claims off them */
 	if (c != BC_DIRECTORY && c != BC_SYMLINK && c != BC_XATTR &&
-	    c != BC_JOURNAL)
+	    c != BC_JOURNAL && c != BC_QUOTA && c != BC_ORPHAN_FILE)
 		return;
 	if (c == BC_JOURNAL && lblk == 0 && ino == a->fs->super->s_journal_inum)
 		a->journal_sb = pblk;
@@ -200,13 +202,22 @@ static void disjoint(struct anonymizer *a)
 
 errcode_t anon_prepare(struct anonymizer *a)
 {
+	const struct anon_blk *jsb;
+	errcode_t err;
 	size_t i, j;
 
 	if (a->err)
 		return a->err;
+	err = anon_meta_trim(a);
+	if (err)
+		return err;
 	if (a->nblks)  /* (qsort wants an array, even of none) */
 		qsort(a->blks, a->nblks, sizeof(*a->blks), by_pblk);
 	disjoint(a);
+	/* a journal whose first block is another table's is not read */
+	jsb = a->journal_sb ? anon_blk_at(a, a->journal_sb) : NULL;
+	if (!jsb || jsb->cls != BC_JOURNAL || jsb->ino != a->fs->super->s_journal_inum)
+		a->journal_sb = 0;
 	if (a->nenodes)
 		qsort(a->enodes, a->nenodes, sizeof(*a->enodes), by_u64);
 	if (a->ndirs)

@@ -54,6 +54,8 @@ struct anon_counts {
 	uint64_t symlinks, encrypted_symlinks, inline_files;
 	uint64_t xattrs, xattrs_kept, xattr_bad, ea_inode_values;
 	uint64_t journal_blocks, csum_kept_bad;
+	uint64_t meta_claimed;   /* metadata blocks an inode claims as content */
+	uint64_t bad_block_maps; /* block maps holding no block numbers */
 	int journal_was_dirty, label, last_mounted, mmp;
 };
 
@@ -179,6 +181,9 @@ void anon_journal(struct anonymizer *a, uint64_t blk, unsigned char *buf);
 int anon_journal_zeroes(const struct anonymizer *a, uint64_t blk,
 			const unsigned char *buf);
 errcode_t anon_htree(struct anonymizer *a);
+/* Takes the filesystem's metadata blocks out of the content runs
+ * (anon_meta.c); before they are sorted. */
+errcode_t anon_meta_trim(struct anonymizer *a);
 errcode_t anon_uuid_init(struct anonymizer *a);
 void anon_uuid_free(struct anonymizer *a);
 void anon_uuid_super(struct anonymizer *a, struct ext2_super_block *sb);

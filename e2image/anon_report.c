@@ -49,7 +49,7 @@ void anon_report(const struct anonymizer *a)
 	size_t mo_len = strnlen(mo, sizeof(a->fs->super->s_mount_opts));
 	uint64_t left = mo_len + n->names_kept_short + n->names_kept_htree +
 			n->encrypted_dirs_blocks + n->encrypted_symlinks +
-			n->xattrs_kept + n->ea_inode_values;
+			n->xattrs_kept + n->ea_inode_values + n->bad_block_maps;
 
 	fprintf(stderr, _("%s: anonymized %s: %llu names (%llu in hash-indexed "
 			  "directories), %llu symlink targets, %llu xattrs, %llu "
@@ -72,6 +72,12 @@ void anon_report(const struct anonymizer *a)
 				  "after the damage are zeroed\n"), PROGRAM,
 			(unsigned long long)n->bad_dir_blocks,
 			(unsigned long long)n->xattr_bad);
+	if (n->meta_claimed)
+		fprintf(stderr, _("%s: %llu filesystem metadata blocks (descriptors, "
+				  "bitmaps, journal...) that damaged inodes claim as "
+				  "directory, symlink or xattr blocks were copied as "
+				  "that metadata\n"), PROGRAM,
+			(unsigned long long)n->meta_claimed);
 	if (!left) {
 		fprintf(stderr, _("%s: nothing was left unscrubbed\n"), PROGRAM);
 		return;
@@ -88,6 +94,9 @@ void anon_report(const struct anonymizer *a)
 	     n->xattrs_kept);
 	line(_("xattrs whose value lives in an EA inode (not in the image; the entry's name kept)"),
 	     n->ea_inode_values);
+	line(_("damaged inodes whose block map holds bytes that are no block numbers "
+	       "(e.g. inline data left after the inline-data flag was cleared; kept: "
+	       "e2fsck prints them)"), n->bad_block_maps);
 	line(_("bytes of default mount options in the superblock (tune2fs -E mount_opts=; kept for analysis)"),
 	     mo_len);
 }
