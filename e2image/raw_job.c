@@ -15,7 +15,19 @@
 struct raw_job {
 	struct plan p;
 	struct sink *sink;
+	/* Captured blocks written, as the copy engine counts them after each
+	 * chunk: the sink's own count holds the zeros it bridges short gaps
+	 * with on a stream, and a failure's message would say "4140 of 4139". */
+	uint64_t done;
 };
+
+static void copied(void *arg, uint64_t done)
+{
+	struct raw_job *j = arg;
+
+	j->done = done;
+	progress_update(&j->p.prog, done);
+}
 
 static int open_sink(struct raw_job *j)
 {
@@ -33,8 +45,8 @@ static int copy(struct raw_job *j)
 	co.reverse = p->o->move && p->o->dest_offset > p->o->src_offset;
 	co.warn = &p->warn;
 	co.stop = p->stop;
-	co.progress = progress_update;
-	co.progress_arg = &p->prog;
+	co.progress = copied;
+	co.progress_arg = j;
 	plan_transform_copy(p, &co);
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
@@ -57,7 +69,7 @@ static int copy(struct raw_job *j)
 		else if (!p->o->dry_run)
 			msg_plain(_("%s is incomplete: %llu of %llu blocks were written before the failure"),
 				  strcmp(p->o->image, "-") ? p->o->image : "stdout",
-				  (unsigned long long)j->sink->written,
+				  (unsigned long long)j->done,
 				  (unsigned long long)p->blocks.captured);
 		return 0;
 	}

@@ -142,3 +142,20 @@ fails_cleanly() {
 	cmp file-ra.img stdout-rap.img
 	grep -q 'Copied' err.txt
 }
+
+@test "errors: a stream closed in its last bytes: the failure counts the captured blocks written, not the zeros bridging a short gap" {
+	local end
+	export E2FSPROGS_FAKE_TIME=1700000000
+	# a file's uncaptured block between the two directories' blocks: a
+	# one-block gap the stream bridges with zeros in the same write
+	mkdir -p t/a t/c && head -c 1024 /dev/zero | tr '\0' x > t/b
+	mke2fs -q -F -t ext4 -b 1024 -U 6b2c3d4e-5f60-4172-8394-a5b6c7d8e9fa -d t g.img 8M
+	[ $(( $(debugfs -R "bmap /c 0" g.img 2> /dev/null) - $(debugfs -R "bmap /a 0" g.img 2> /dev/null) )) = 2 ]
+	# the reader takes every captured block and goes: the zeros to the
+	# end of the filesystem, after the copy, find no one
+	end=$("$E2IMAGE" -rn g.img - | awk 'END { print ($NF + 1) * 1024 }')
+	run bash -c '"$0" -r "$1" - 2> err.txt | head -c "$2" > /dev/null; exit ${PIPESTATUS[0]}' "$E2IMAGE" g.img "$end"
+	[ "$status" = 1 ]
+	n=$("$E2IMAGE" -rn g.img - | wc -l)
+	grep -q "stdout is incomplete: $n of $n blocks were written before the failure" err.txt || fail "$(cat err.txt)"
+}
