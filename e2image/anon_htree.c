@@ -9,8 +9,14 @@
  * is about one hash per name plus the tail of the last, narrowest ranges
  * (bounded; a name that finds no candidate is kept, and reported).
  * Names whose hash was already outside their leaf's range (a damaged tree)
- * take any candidate. The chosen names are kept, per leaf, in entry order,
- * for anon_dir.c to put in when the leaf goes by.
+ * take any candidate. A name kept for want of a candidate stays, and no
+ * new name may meet it (equal, or equal after case folding in a casefolded
+ * directory, where a name of another length can fold to it): when a round
+ * keeps names, the names are chosen again with those given to nobody,
+ * until a round keeps no new one (or, after a few, with every old name
+ * given to nobody).
+ * The chosen names are kept, per leaf, in entry order, for anon_dir.c to
+ * put in when the leaf goes by.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +40,15 @@ struct hent {
 	uint32_t next;
 	uint16_t len;
 	uint64_t k;       /* the candidate given, UINT64_MAX: none */
+	uint8_t stays;    /* kept in a round before: its name is no candidate */
 	size_t old;       /* offset of the old name in olds */
+};
+
+/* The hash of a name that stays (as hash_of gives it, folded in a
+ * casefolded directory), and its entry. */
+struct htaken {
+	uint32_t hv;
+	uint32_t ent;
 };
 
 struct hdir {
@@ -53,6 +67,8 @@ struct hdir {
 	size_t olds_len, olds_cap;
 	uint64_t *nodes;
 	size_t nnodes, capnodes;
+	struct htaken *taken;           /* every entry's, sorted by hv */
+	size_t ntaken, captaken;
 };
 
 static uint64_t pblk_of(const struct hdir *h, uint32_t lblk)
@@ -344,6 +360,7 @@ static int collect(struct hdir *h, uint32_t j)
 		e->len = (uint16_t)len;
 		e->home = j;
 		e->k = UINT64_MAX;
+		e->stays = 0;
 		e->old = h->olds_len;
 		memcpy(h->olds + h->olds_len, name, len);
 		h->olds_len += len;
@@ -363,6 +380,41 @@ static int collect(struct hdir *h, uint32_t j)
 			e->hi = l->hi + 1;
 	}
 	return 1;
+}
+
+static int by_hv(const void *x, const void *y)
+{
+	const struct htaken *a = x, *b = y;
+
+	return a->hv < b->hv ? -1 : a->hv > b->hv;
+}
+
+/* True when name (its hash hv) is one that stays, folded in a casefolded
+ * directory. */
+static int is_old_name(const struct hdir *h, const char *name, unsigned len,
+		       uint32_t hv)
+{
+	size_t lo = 0, hi = h->ntaken;
+	int cf = h->flags & EXT4_CASEFOLD_FL;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->taken[mid].hv < hv)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < h->ntaken && h->taken[lo].hv == hv; lo++) {
+		const struct hent *e = &h->ents[h->taken[lo].ent];
+		const char *old = h->olds + e->old;
+
+		if (cf ? !ext2fs_casefold_cmp(h->a->fs->encoding, (const unsigned char *)old,
+					       e->len, (const unsigned char *)name, len)
+		       : e->len == len && !memcmp(old, name, len))
+			return 1;
+	}
+	return 0;
 }
 
 /* The leaf whose range holds hv. */
@@ -409,7 +461,7 @@ static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
 static void name_length(struct hdir *h, unsigned len, uint32_t first)
 {
 	uint32_t any = NO_LEAF, i, nx, *next = &h->d->next[len <= 4 ? len : 0];
-	uint64_t k, tries, pending = 0, constrained = 0, bounded = 0, nice;
+	uint64_t k, tries, pending = 0, constrained = 0, nice;
 	int cf = anon_casefold(h->a, h->d->flags), more;
 	char name[256];
 
@@ -425,7 +477,6 @@ static void name_length(struct hdir *h, unsigned len, uint32_t first)
 		e->next = *head;  /* (reversed: any order will do) */
 		*head = i;
 		constrained += e->leaf != NO_LEAF;
-		bounded += e->leaf == NO_LEAF && (e->lo || e->hi != 1ull << 32);
 		pending++;
 	}
 	/* the narrowest leaf needs about as many candidates as there are
@@ -436,9 +487,10 @@ static void name_length(struct hdir *h, unsigned len, uint32_t first)
 	for (k = 0; pending && tries-- && more; k++,
 	     more = k < nice ? anon_name_inc(name, len, cf) : anon_name_k(k, len, cf, 0, name)) {
 		uint32_t hv = 0, j;
+		int hashed = hash_of(h, name, len, &hv);
 
-		int hashed = (constrained || bounded) && hash_of(h, name, len, &hv);
-
+		if (hashed && is_old_name(h, name, len, hv))
+			continue;
 		if (constrained && hashed && (j = leaf_for(h, hv)) != NO_LEAF &&
 		    give(h, &h->leaves[j].head, k, name, len, hashed, hv)) {
 			constrained--;
@@ -511,6 +563,58 @@ static int store(struct hdir *h)
 	return 1;
 }
 
+#define ROUNDS 8
+
+/* The names that stay (every old one when all), into taken; how many
+ * were added, -1: no memory. */
+static long forbid(struct hdir *h, int all)
+{
+	long added = 0;
+	size_t i;
+
+	for (i = 0; i < h->nents; i++) {
+		struct hent *e = &h->ents[i];
+		uint32_t hv;
+
+		if (e->stays || (!all && e->k != UINT64_MAX))
+			continue;
+		e->stays = 1;
+		if (!hash_of(h, h->olds + e->old, e->len, &hv))
+			continue;
+		if (!anon_grow((void **)&h->taken, &h->captaken, h->ntaken, sizeof(*h->taken)))
+			return -1;
+		h->taken[h->ntaken++] = (struct htaken){ hv, (uint32_t)i };
+		added++;
+	}
+	if (added)
+		qsort(h->taken, h->ntaken, sizeof(*h->taken), by_hv);
+	return added;
+}
+
+/* Rounds of name_all until no new name is kept (see the top). */
+static int choose(struct hdir *h)
+{
+	uint32_t next[5];
+	long added;
+	size_t i;
+	int round;
+
+	memcpy(next, h->d->next, sizeof(next));
+	for (round = 0;; round++) {
+		name_all(h);
+		added = forbid(h, 0);
+		if (added < 0)
+			return 0;
+		if (!added)
+			return 1;
+		if (round + 1 == ROUNDS && forbid(h, 1) < 0)
+			return 0;
+		memcpy(h->d->next, next, sizeof(next));
+		for (i = 0; i < h->nents; i++)
+			h->ents[i].k = UINT64_MAX;
+	}
+}
+
 static int one_dir(struct hdir *h)
 {
 	const struct ext2_dx_root_info *ri;
@@ -543,7 +647,8 @@ static int one_dir(struct hdir *h)
 	for (i = 0; i < h->nleaves; i++)
 		if (!collect(h, (uint32_t)i))
 			return 0;
-	name_all(h);
+	if (!choose(h))
+		return 0;
 	if (!store(h))
 		return 0;
 	h->d->htree = 1;
@@ -602,7 +707,7 @@ errcode_t anon_htree(struct anonymizer *a)
 		h.nruns = r - first;
 		for (h.nblocks = 0, k = first; k < r; k++)
 			h.nblocks += runs[k]->n;
-		h.nleaves = h.nents = h.olds_len = h.nnodes = 0;
+		h.nleaves = h.nents = h.olds_len = h.nnodes = h.ntaken = 0;
 		if (!one_dir(&h)) {
 			/* the tree cannot be read: its blocks are named as any
 			 * directory's (e2fsck reports the tree on the source too) */
@@ -618,5 +723,6 @@ errcode_t anon_htree(struct anonymizer *a)
 	free(h.ents);
 	free(h.olds);
 	free(h.nodes);
+	free(h.taken);
 	return 0;
 }
