@@ -29,6 +29,7 @@ struct anon_dir {
 	uint16_t mode;
 	uint8_t htree;           /* its tree was read: its nodes and leaves known */
 	uint32_t next[5];        /* name counters: [1..4] by length, [0] longer */
+	uint32_t held[5];        /* [1..4]: 1 + a name skipped as an entry's own, for the next */
 };
 
 /* An htree block: a leaf whose new names were chosen before the copy

@@ -19,13 +19,16 @@ static const char alpha[] =
 /* The other bytes a name may hold, for directories with more names of a
  * length than the nice alphabet gives: any byte but NUL, '/' and '.'
  * (lower-case letters and the rest of the nice ones excluded); in a
- * casefolded directory ASCII only (valid UTF-8) and no letters (they
- * fold). */
-static unsigned big_set(int casefold, char *out)
+ * casefolded directory no letters (they fold) and ASCII only, but for
+ * one-byte names: a lone byte from 0x80 is no UTF-8 and folds to
+ * nothing, and without them the 99 one-byte names run out before the
+ * 227 such a directory can hold (the last ones kept, one folding to a
+ * name given to another). */
+static unsigned big_set(int casefold, unsigned len, char *out)
 {
 	unsigned c, n = 0;
 
-	for (c = 1; c < (casefold ? 0x80u : 0x100u); c++) {
+	for (c = 1; c < (casefold && len > 1 ? 0x80u : 0x100u); c++) {
 		if (c == '/' || c == '.' || memchr(alpha, (int)c, ALPHA_ALL) ||
 		    (casefold && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))))
 			continue;
@@ -55,7 +58,7 @@ static uint64_t power(uint64_t a, unsigned b)
 static int other_name(uint64_t k, unsigned len, int casefold, char *out)
 {
 	char big[256], all[256 + ALPHA_ALL];
-	unsigned nb = big_set(casefold, big), nn = casefold ? ALPHA_FOLD : ALPHA_ALL;
+	unsigned nb = big_set(casefold, len, big), nn = casefold ? ALPHA_FOLD : ALPHA_ALL;
 	unsigned nt = nn + nb, i, j;
 
 	memcpy(all, alpha, nn);
@@ -144,17 +147,35 @@ int anon_keeps(const struct anon_dir *d, const unsigned char *name, unsigned len
 	       !memcmp(name, "lost+found", 10);
 }
 
+/*
+ * A candidate equal to the entry's own old name is held for the next
+ * entry of the length instead of being passed over: every candidate of a
+ * length then goes to some entry, so a name is kept only when the
+ * candidates of its length ran out with its own left over, given to
+ * nobody (253 one-byte names in one directory: the last one was kept
+ * while another had been given its name, a duplicate in the image).
+ */
 int anon_next_name(struct anonymizer *a, struct anon_dir *d, const char *old,
 		   unsigned len, char *out)
 {
-	uint32_t *next = &d->next[len <= 4 ? len : 0];
+	unsigned i = len <= 4 ? len : 0;
+	uint32_t *next = &d->next[i], k;
 	int cf = anon_casefold(a, d->flags);
 
+	if (i && d->held[i]) {
+		k = d->held[i] - 1;
+		if (anon_name_k(k, len, cf, 0, out) && memcmp(out, old, len)) {
+			d->held[i] = 0;
+			return 1;
+		}
+	}
 	for (;;) {
-		if (*next == UINT32_MAX || !anon_name_k((*next)++, len, cf, 0, out))
+		if (*next == UINT32_MAX || !anon_name_k(k = (*next)++, len, cf, 0, out))
 			return 0;
 		if (memcmp(out, old, len))
 			return 1;
+		if (i && !d->held[i])
+			d->held[i] = k + 1;
 	}
 }
 

@@ -32,16 +32,6 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
-# fsck_n IMG: e2fsck -fn's words on IMG, names masked, and its exit status
-fsck_n() {
-	local rc=0 out
-	out=$(mktemp "$BATS_TEST_TMPDIR/fsck.XXXXXX")
-	e2fsck -fn "$1" > "$out" 2>&1 || rc=$?
-	grep -v '^e2fsck [0-9]' "$out" | sed -e "s|$1|IMAGE|g" | mask_names
-	echo "exit $rc"
-	rm -f "$out"
-}
-
 @test "anonymize: leak audit: every marker is in the plain -r image, none in --anonymize's, raw and qcow2 (plain, zlib and zstd), to files and to stdout" {
 	local k src m missing found
 	for k in inline plain casefold; do

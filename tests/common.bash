@@ -61,6 +61,16 @@ mask_names() {
 		-e 's/^[^ ]+: /LABEL: /'
 }
 
+# fsck_n IMG: e2fsck -fn's words on IMG, names masked, and its exit status
+fsck_n() {
+	local rc=0 out
+	out=$(mktemp "$BATS_TEST_TMPDIR/fsck.XXXXXX")
+	e2fsck -fn "$1" > "$out" 2>&1 || rc=$?
+	grep -v '^e2fsck [0-9]' "$out" | sed -e "s|$1|IMAGE|g" | mask_names
+	echo "exit $rc"
+	rm -f "$out"
+}
+
 e2fsck_out() {
 	local img=$1 copy out rc=0 opt=-fy
 	copy=$(mktemp "$BATS_TEST_TMPDIR/fsck.XXXXXX")
