@@ -24,8 +24,14 @@ static void record(void *arg, enum warn_kind k, uint64_t n, const char *msg)
 
 void manifest_init(struct manifest *m, struct e2i_warnings *w)
 {
+	const char *fixed = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+
 	memset(m, 0, sizeof(*m));
-	m->when = time(NULL);
+	/* reproducible images on demand, as reproducible builds do it */
+	m->when = fixed && *fixed ? (time_t)strtoll(fixed, &end, 10) : time(NULL);
+	if (fixed && *fixed && *end)
+		m->when = time(NULL);
 	sha256_init(&m->problems_hash);
 	w->record = record;
 	w->record_arg = m;
@@ -131,18 +137,23 @@ static void add_identity(struct text *t, const struct plan *p)
 	    sb->s_feature_ro_compat);
 }
 
-static void add_options(struct text *t, const struct plan *p,
-			const char *format)
+static void add_source_keys(struct text *t, const struct plan *p)
 {
 	const struct options *o = p->o;
 
-	add(t, "format: %s\n", format);
 	add(t, "capture: %s\n", o->all_data ? "all data (-a)" : "metadata");
 	add(t, "names: %s\n", names_mode(o));
 	if (o->superblock || p->backup_sb)
 		add(t, "superblock: %llu\n", (unsigned long long)(o->superblock ?
 			o->superblock : p->backup_sb));
 	add(t, "src-offset: %llu\n", (unsigned long long)o->src_offset);
+}
+
+static void add_options(struct text *t, const struct plan *p,
+			const char *format)
+{
+	add(t, "format: %s\n", format);
+	add_source_keys(t, p);
 }
 
 static void add_problems(struct text *t, struct manifest *m,
@@ -153,6 +164,10 @@ static void add_problems(struct text *t, struct manifest *m,
 	char hex[65];
 	uint64_t i;
 
+	if (compact) {  /* 512-byte clusters: every byte counts */
+		add(t, "problems: %llu\n", (unsigned long long)m->nproblems);
+		return;
+	}
 	add(t, "problems: %llu (inodes %llu, groups %llu, blocks %llu, other %llu)\n",
 	    (unsigned long long)m->nproblems,
 	    (unsigned long long)w->count[WARN_INODE],
@@ -191,6 +206,8 @@ char *manifest_text(struct manifest *m, const struct plan *p,
 	add(&t, "time: %s\n", when);
 	if (!compact)
 		add_options(&t, p, format);
+	else   /* what --verify --source needs to read the source alike */
+		add_source_keys(&t, p);
 	add(&t, "block-size: %u\n", p->fs->blocksize);
 	add(&t, "blocks: %llu\n", (unsigned long long)ext2fs_blocks_count(p->fs->super));
 	add(&t, "dest-offset: %llu\n", (unsigned long long)o->dest_offset);
@@ -208,7 +225,8 @@ char *manifest_text(struct manifest *m, const struct plan *p,
 				 p->fs->blocksize, d) == 0) {
 			digest_hex(d, hex);
 			add(&t, "digest-sha256: %s\n", hex);
-			add(&t, "nonzero-blocks: %llu\n", (unsigned long long)dd.nonzero);
+			if (!compact)
+				add(&t, "nonzero-blocks: %llu\n", (unsigned long long)dd.nonzero);
 		} else {
 			add(&t, "digest-sha256: none (blocks came out of order)\n");
 		}

@@ -18,6 +18,10 @@
 /* Problems listed one per line; past this, counted and hashed. */
 #define MANIFEST_MAX_PROBLEMS 32
 #define MANIFEST_VERSION "1"
+/* The qcow2 header extension type that holds it: "e2iM", a value no qemu
+ * extension uses (qemu's are 0xe2792aca, 0x6803f857, 0x23852875,
+ * 0x0537be77, 0x44415441). */
+#define MANIFEST_QCOW2_EXT 0x6532694du
 
 struct manifest {
 	time_t when;

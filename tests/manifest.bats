@@ -69,9 +69,9 @@ each_fixture() {
 @test "manifest: the same filesystem and options give the same manifest but for the time line" {
 	local src
 	src=$(fixture ext4-4k)
-	"$E2IMAGE" -r --manifest=1.man "$src" 1.raw
+	SOURCE_DATE_EPOCH= "$E2IMAGE" -r --manifest=1.man "$src" 1.raw
 	sleep 1
-	"$E2IMAGE" -r --manifest=2.man "$src" 2.raw
+	SOURCE_DATE_EPOCH= "$E2IMAGE" -r --manifest=2.man "$src" 2.raw
 	diff <(grep -v -e '^time:' -e '^manifest-sha256:' 1.man) \
 	     <(grep -v -e '^time:' -e '^manifest-sha256:' 2.man)
 	[ "$(key 1.man time)" != "$(key 2.man time)" ]
@@ -117,4 +117,69 @@ each_fixture() {
 	run "$E2IMAGE" --manifest=l.man "$src" l.e2i
 	[ "$status" -eq 1 ]
 	[ ! -e n.man ] && [ ! -e l.man ]
+}
+
+# qcow2_manifest IMAGE: the manifest in IMAGE's header extension
+qcow2_manifest() {
+	python3 - "$1" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read(1 << 21)
+ver, cb = struct.unpack('>I', d[4:8])[0], struct.unpack('>I', d[20:24])[0]
+at = struct.unpack('>I', d[100:104])[0] if ver >= 3 else 72
+while at + 8 <= (1 << cb):
+    t, n = struct.unpack('>II', d[at:at + 8])
+    if t == 0:
+        break
+    if t == 0x6532694d:
+        sys.stdout.write(d[at + 8:at + 8 + n].decode())
+    at += 8 + (n + 7) // 8 * 8
+PY
+}
+
+@test "manifest: -Q images carry it in a header extension; qemu-img check, info and convert and e2fsprogs' -r still read them" {
+	local src opt
+	src=$(fixture ext4-4k)
+	"$E2IMAGE" -r --manifest=r.man "$src" r.raw
+	for opt in "" "--qcow2-version=3" "-z" "--compress=zstd"; do
+		"$E2IMAGE" -Q $opt --manifest=q.man "$src" q.qcow2
+		qcow2_manifest q.qcow2 > ext.man
+		cmp q.man ext.man || fail "$opt: header manifest differs from --manifest's"
+		[ "$(key q.man digest-sha256)" = "$(key r.man digest-sha256)" ] || fail "$opt: digest"
+		qemu-img check q.qcow2 | grep -q 'No errors were found'
+		qemu-img info q.qcow2 > /dev/null
+		qemu-img convert -O raw q.qcow2 conv.raw
+		cmp conv.raw r.raw
+		# streamed, tables first: the same manifest
+		"$E2IMAGE" -Q $opt "$src" - > s.qcow2
+		qcow2_manifest s.qcow2 > s.man
+		[ "$(key s.man digest-sha256)" = "$(key r.man digest-sha256)" ] || fail "$opt stream: digest"
+		qemu-img check s.qcow2 | grep -q 'No errors were found'
+	done
+	"$E2IMAGE" -Q "$src" q2.qcow2
+	"$ORACLE" -r q2.qcow2 oracle.raw 2>/dev/null
+	cmp oracle.raw r.raw
+}
+
+@test "manifest: 512-byte clusters hold the compact form, which still has the digest" {
+	local src
+	src=$(fixture ext4-1k)
+	"$E2IMAGE" -Qv --cluster-size=512 --manifest=full.man "$src" q.qcow2 2> err
+	grep -q 'its compact form is stored' err
+	qcow2_manifest q.qcow2 > c.man
+	[ "$(key c.man compact)" = yes ]
+	[ "$(key c.man digest-sha256)" = "$(key full.man digest-sha256)" ]
+	[ "$(key c.man manifest-sha256)" = "$(head -n -1 c.man | sha256sum | cut -d' ' -f1)" ]
+	qemu-img check q.qcow2 | grep -q 'No errors were found'
+}
+
+@test "manifest: a qcow2 stream with -s records why it has no digest" {
+	local src
+	src=$(fixture ext4-4k)
+	"$E2IMAGE" -Q -s "$src" - > s.qcow2
+	qcow2_manifest s.qcow2 > s.man
+	[[ "$(key s.man digest-sha256)" == "none ("* ]]
+	# to a file the digest is there
+	"$E2IMAGE" -Q -s "$src" f.qcow2
+	qcow2_manifest f.qcow2 > f.man
+	[[ "$(key f.man digest-sha256)" =~ ^[0-9a-f]{64}$ ]]
 }
