@@ -183,3 +183,13 @@ PY
 	qcow2_manifest f.qcow2 > f.man
 	[[ "$(key f.man digest-sha256)" =~ ^[0-9a-f]{64}$ ]]
 }
+
+@test "manifest: the recipe printed in the man page recomputes the digest" {
+	local src
+	src=$(fixture ext4-4k)
+	"$E2IMAGE" -r --manifest=m.man "$src" m.raw
+	MANWIDTH=120 man -l "$BATS_TEST_DIRNAME/../doc/e2image.8" 2>/dev/null |
+		sed -n '/#!\/usr\/bin\/env python3/,/print(h.hexdigest())/p' |
+		python3 -c 'import sys, textwrap; sys.stdout.write(textwrap.dedent(sys.stdin.read()))' > recipe.py
+	[ "$(python3 recipe.py m.raw "$(key m.man block-size)" "$(key m.man image-bytes)")" = "$(key m.man digest-sha256)" ]
+}
