@@ -18,6 +18,7 @@
 #include "qcow2_job.h"
 #include "raw_job.h"
 #include "signals.h"
+#include "verify.h"
 
 int main(int argc, char **argv)
 {
@@ -45,7 +46,9 @@ int main(int argc, char **argv)
 	/* A move stops safely (its journal); an install, once it writes,
 	 * arms the warning itself (signals_warn_first). */
 	stop = signals_install(0);
-	if (o.install)
+	if (o.verify)
+		rc = run_verify(&o, stop);
+	else if (o.install)
 		rc = run_install(&o, stop);
 	else if (o.move && !o.dry_run)
 		rc = run_move(&o, stop);

@@ -21,6 +21,9 @@ void usage(int to_stdout)
 		     "       %s -I device image-file\n"
 		     "       %s -ra [ -cfnp ] [ -o src_offset ] [ -O dest_offset ] src_fs [ dest_fs ]\n"),
 		PROGRAM, PROGRAM, PROGRAM);
+	if (to_stdout)
+		fprintf(f, _("       %s --verify [ --manifest FILE ] [ --source DEV ] image-file\n"),
+			PROGRAM);
 	if (!to_stdout)
 		return;
 	fputs(_("\n"
@@ -86,6 +89,16 @@ void usage(int to_stdout)
 		"                          (e2fsprogs' behaviour); by default they are reported\n"
 		"                          and the image is made of everything else\n"
 		"  -v, --verbose           say what was captured, by kind of block, on stderr\n"
+		"      --manifest=FILE     write the image's manifest (what was imaged, the\n"
+		"                          problems met, the SHA-256 of the image) to FILE;\n"
+		"                          a qcow2 image carries it in its header too, and\n"
+		"                          -p prints it on stderr\n"
+		"      --verify IMAGE      check an image against its manifest (qcow2: its\n"
+		"                          own; raw: --manifest=FILE): the digest, and that\n"
+		"                          the metadata it names is all there; exit 0 complete,\n"
+		"                          2 complete with the problems the capture recorded,\n"
+		"                          1 incomplete or altered\n"
+		"      --source=DEV        with --verify: the image must still match DEV\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
 		"\n"
@@ -173,7 +186,8 @@ static int parse_compress(struct options *o, const char *arg)
 
 enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC,
        OPT_SYNC, OPT_MOVE_JOURNAL, OPT_MOVE_ABORT, OPT_ANONYMIZE,
-       OPT_ANONYMIZE_MAP, OPT_THREADS, OPT_COMPRESS_BUFFER };
+       OPT_ANONYMIZE_MAP, OPT_THREADS, OPT_COMPRESS_BUFFER, OPT_MANIFEST,
+       OPT_VERIFY, OPT_SOURCE };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -198,6 +212,9 @@ static const struct option long_opts[] = {
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "compress-buffer", required_argument, NULL, OPT_COMPRESS_BUFFER },
 	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "manifest", required_argument, NULL, OPT_MANIFEST },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "source", required_argument, NULL, OPT_SOURCE },
 	{ "sync", no_argument, NULL, OPT_SYNC },
 	{ "move-journal", required_argument, NULL, OPT_MOVE_JOURNAL },
 	{ "move-abort", no_argument, NULL, OPT_MOVE_ABORT },
@@ -207,6 +224,17 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* --manifest: where each kind of run puts it. */
+static enum parse_result check_manifest(const struct options *o)
+{
+	if (o->manifest && (o->move || o->dry_run || o->install ||
+			    !(o->raw || o->qcow2))) {
+		msg_plain(_("--manifest applies to -r and -Q images (not to a move, -n, -I or the legacy format)"));
+		return PARSE_FAIL;
+	}
+	return PARSE_OK;
+}
 
 /* The refusals e2fsprogs' e2image makes, in its order and its words. */
 static enum parse_result check(struct options *o)
@@ -285,10 +313,32 @@ static enum parse_result check(struct options *o)
 		msg_plain(_("--anonymize cannot be used with -c or -O: the output's other bytes would stay"));
 		return PARSE_FAIL;
 	}
+	if (check_manifest(o) != PARSE_OK)
+		return PARSE_FAIL;
 	if (!o->qcow2_version)
 		o->qcow2_version = o->compress == QCOW2_COMPRESS_ZSTD ? 3 : 2;
 	if (!o->compress_buffer)
 		o->compress_buffer = 256u << 20;
+	return PARSE_OK;
+}
+
+/* e2image --verify IMAGE [--manifest FILE] [--source DEV]: nothing else. */
+static enum parse_result check_verify(struct options *o, int argc, char **argv)
+{
+	if (optind != argc - 1) {
+		msg_plain(_("--verify takes one image: e2image --verify IMAGE [--manifest FILE] [--source DEV]"));
+		return PARSE_FAIL;
+	}
+	if (o->raw || o->qcow2 || o->install || o->scramble || o->anonymize ||
+	    o->all_data || o->dry_run || o->check || o->superblock ||
+	    o->src_offset || o->dest_offset || o->compress >= 0 ||
+	    o->cluster_size || o->qcow2_version || o->move_journal ||
+	    o->move_abort || o->anonymize_map) {
+		msg_plain(_("--verify takes no imaging options (only --manifest, --source, -p, -v, -f)"));
+		return PARSE_FAIL;
+	}
+	o->image = argv[optind];
+	o->device = o->source;
 	return PARSE_OK;
 }
 
@@ -354,6 +404,15 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 		case OPT_STRICT:
 			o->strict = 1;
 			break;
+		case OPT_MANIFEST:
+			o->manifest = optarg;
+			break;
+		case OPT_VERIFY:
+			o->verify = 1;
+			break;
+		case OPT_SOURCE:
+			o->source = optarg;
+			break;
 		case OPT_NO_FSYNC:
 			o->sync = 0;
 			break;
@@ -407,6 +466,12 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			usage(0);
 			return PARSE_FAIL;
 		}
+	}
+	if (o->verify)
+		return check_verify(o, argc, argv);
+	if (o->source) {
+		msg_plain(_("--source applies with --verify only"));
+		return PARSE_FAIL;
 	}
 	if (optind == argc - 1 && (o->src_offset || o->dest_offset)) {
 		o->move = 1;

@@ -32,6 +32,9 @@ struct options {
 	uint64_t compress_buffer; /* --compress-buffer: kept in memory for a stream */
 	const char *move_journal; /* --move-journal=FILE */
 	int move_abort;           /* --move-abort */
+	const char *manifest;     /* --manifest=FILE: the manifest goes there */
+	int verify;               /* --verify IMAGE */
+	const char *source;       /* --source=DEV: --verify compares with it */
 	const char *device;
 	const char *image;
 };

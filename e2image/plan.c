@@ -128,6 +128,7 @@ int plan_open(struct plan *p, const struct options *o,
 
 	memset(p, 0, sizeof(*p));
 	warn_init(&p->warn, o->strict, print_warning, NULL);
+	manifest_init(&p->man, &p->warn);
 	p->o = o;
 	p->stop = stop;
 	p->src.fd = -1;
@@ -197,9 +198,36 @@ int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
 	return !err;
 }
 
+int plan_wants_digest(const struct plan *p)
+{
+	const struct options *o = p->o;
+
+	return !o->dry_run && !o->move && (o->manifest || o->progress || o->qcow2);
+}
+
+errcode_t plan_make_manifest(struct plan *p, const char *format, int compact)
+{
+	free(p->man_text);
+	p->man_text = manifest_text(&p->man, p, format, compact);
+	if (!p->man_text)
+		return e2i_seterr(&p->err, ENOMEM, _("while writing the manifest of %s"),
+				  p->o->image);
+	return 0;
+}
+
 errcode_t plan_copy_done(struct plan *p)
 {
-	return p->anon ? anon_map_commit(p->anon, &p->err) : 0;
+	int e;
+
+	if (p->anon && (e = anon_map_commit(p->anon, &p->err)))
+		return e;
+	/* the manifest before the image: a failure leaves no image */
+	if (p->o->manifest && p->man_text &&
+	    (e = manifest_write_file(p->o->manifest, p->man_text)))
+		return e2i_seterr(&p->err, e, _("while writing the manifest %s"),
+				  p->o->manifest);
+	p->man_placed = p->o->manifest && p->man_text;
+	return 0;
 }
 
 void plan_transform_copy(const struct plan *p, struct copy_opts *co)
@@ -334,6 +362,8 @@ int plan_status(struct plan *p, int ok)
 
 	if (p->anon && !ok)
 		anon_map_failed(p->anon);  /* a failed run leaves no map */
+	if (!ok && p->man_placed && unlink(p->o->manifest) == 0)
+		msg_plain(_("the run failed: the manifest %s removed"), p->o->manifest);
 	if (!ok)
 		return 1;
 	if (p->anon)
@@ -356,6 +386,9 @@ void plan_close(struct plan *p)
 	if (p->anon)
 		anon_map_discard(p->anon);  /* a job that failed early */
 	anon_free(&p->anonymizer);
+	manifest_free(&p->man);
+	free(p->man_text);
+	p->man_text = NULL;
 	warn_destroy(&p->warn);
 	source_close(&p->src);
 	blockmap_free(&p->blocks);

@@ -17,6 +17,7 @@
 #include "warn.h"
 #include "scramble.h"
 #include "anon.h"
+#include "manifest.h"
 
 struct plan {
 	const struct options *o;
@@ -38,6 +39,9 @@ struct plan {
 	struct scrambler *scramble;  /* -s: &scr, directory blocks noted there */
 	struct anonymizer anonymizer;
 	struct anonymizer *anon;     /* --anonymize: &anonymizer */
+	struct manifest man;
+	char *man_text;    /* the manifest, once the copy is done */
+	int man_placed;    /* --manifest FILE written by this run */
 };
 
 /* Refusals, mount check, opening the filesystem and the source. Prints its
@@ -57,6 +61,10 @@ int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
  * goes with the image is made final first (the --anonymize map), so a
  * failure there leaves no image either. */
 errcode_t plan_copy_done(struct plan *p);
+/* Whether the job feeds the image digest: a manifest goes somewhere. */
+int plan_wants_digest(const struct plan *p);
+/* The manifest of the finished copy into p->man_text; 0 or ENOMEM. */
+errcode_t plan_make_manifest(struct plan *p, const char *format, int compact);
 /* -s, --anonymize: the rewrite of a copy whose bytes go to the image. */
 void plan_transform_copy(const struct plan *p, struct copy_opts *co);
 /* Finds the blocks. */

@@ -79,6 +79,14 @@ void progress_update(void *arg, uint64_t done)
 	show(p, done, now);
 }
 
+void progress_note(struct progress *p, const char *text)
+{
+	if (!p->enabled || !text)
+		return;
+	fputc('\n', stderr);  /* the "Copying" line stays as it was */
+	fputs(text, stderr);
+}
+
 void progress_done(struct progress *p, uint64_t done)
 {
 	time_t secs;

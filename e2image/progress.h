@@ -21,6 +21,9 @@ void progress_scanning(struct progress *p);
 void progress_start(struct progress *p, uint64_t total, unsigned blocksize);
 /* A copy_opts progress callback: prints at most once a second. */
 void progress_update(void *p, uint64_t done);
+/* Text shown before the final line (-p prints the manifest there: the
+ * "Copied" line stays the last, as GParted expects). */
+void progress_note(struct progress *p, const char *text);
 void progress_done(struct progress *p, uint64_t done);
 
 #endif

@@ -35,10 +35,17 @@ struct qjob {
 
 /* Copies every captured block to s (zero blocks left out), with progress;
  * final: the bytes go to the image (-s applies). */
-static errcode_t copy_pass(struct qjob *q, struct sink *s, int final)
+static errcode_t copy_pass(struct qjob *q, struct sink *s, int final,
+			   int digest)
 {
 	struct plan *p = &q->p;
 	struct copy_opts co = { 0 };
+
+	if (digest) {
+		digest_init(&p->man.digest, p->fs->blocksize);
+		p->man.digest_used = 1;
+		co.digest = &p->man.digest;
+	}
 
 	if (final)  /* names replaced once, where they are written */
 		plan_transform_copy(p, &co);
@@ -162,8 +169,57 @@ static int open_out(struct qjob *q, unsigned cb, uint64_t clusters)
 	return plan_open_sink(&q->p, (unsigned)1 << cb, clusters, &q->out);
 }
 
+/* "qcow2 v2, 4096-byte clusters[, zstd level 3]" */
+static void format_name(const struct qjob *q, unsigned cb, char *buf,
+			size_t len)
+{
+	const struct options *o = q->p.o;
+	int n = snprintf(buf, len, "qcow2 v%u, %llu-byte clusters", o->qcow2_version,
+			 1ull << cb);
+
+	if (o->compress >= 0 && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ", %s level %d",
+			 qcow2_codec_name(o->compress), o->compress_level);
+}
+
+/*
+ * The manifest, made now, goes into the header as an extension of its own
+ * type; whole if it fits in the header cluster, else in its compact form
+ * (what --verify needs), which -v mentions. --manifest=FILE gets it whole.
+ */
+static errcode_t put_manifest(struct qjob *q, unsigned cb)
+{
+	struct plan *p = &q->p;
+	char fmt[96], *compact = NULL;
+	errcode_t err;
+	int e;
+
+	format_name(q, cb, fmt, sizeof(fmt));
+	if ((err = plan_make_manifest(p, fmt, 0)))
+		return err;
+	e = qcow2_image_set_ext(q->img, MANIFEST_QCOW2_EXT, p->man_text,
+				strlen(p->man_text));
+	if (e == EFBIG) {
+		compact = manifest_text(&p->man, p, fmt, 1);
+		e = compact ? qcow2_image_set_ext(q->img, MANIFEST_QCOW2_EXT, compact,
+						  strlen(compact)) : ENOMEM;
+		if (!e && p->o->verbose)
+			fprintf(stderr, _("  the manifest (%zu bytes) does not fit in the %llu-byte header cluster: its compact form is stored\n"),
+				strlen(p->man_text), 1ull << cb);
+		free(compact);
+	}
+	if (e == EFBIG) {
+		fprintf(stderr, _("%s: warning: the header cluster of %s (%llu bytes) cannot hold even the compact manifest: the image has none\n"),
+			PROGRAM, q->name, 1ull << cb);
+		e = 0;
+	}
+	if (e)
+		return e2i_seterr(&p->err, e, _("while writing the manifest of %s"), q->name);
+	return 0;
+}
+
 /* The blocks of pass `final` go into the image, which is then finished. */
-static errcode_t into_image(struct qjob *q, int two)
+static errcode_t into_image(struct qjob *q, int two, unsigned cb)
 {
 	struct plan *p = &q->p;
 	struct sink *s = NULL;
@@ -172,7 +228,9 @@ static errcode_t into_image(struct qjob *q, int two)
 
 	err = image_sink_new(q->img, p->fs->blocksize, q->name, &p->err, &s);
 	if (!err && !two) {
-		err = copy_pass(q, s, 1);
+		err = copy_pass(q, s, 1, 1);
+		if (!err)  /* the header is written last */
+			err = put_manifest(q, cb);
 	} else if (!err) {
 		struct copy_opts co = { 0 };
 
@@ -202,7 +260,7 @@ static errcode_t one_pass(struct qjob *q, unsigned cb, int data_first)
 {
 	if (!open_out(q, cb, 0) || !new_image(q, cb, data_first))
 		return EXT2_ET_INVALID_ARGUMENT;
-	return into_image(q, 0);
+	return into_image(q, 0, cb);
 }
 
 /*
@@ -220,8 +278,13 @@ static errcode_t two_passes(struct qjob *q, unsigned cb)
 	int e = 0;
 
 	err = probe_sink_new(&q->nonzero, p->fs->blocksize, &p->err, &s);
+	/* The header goes out before the second pass: the digest is taken
+	 * in the first, whose bytes are the image's unless a transform
+	 * rewrites them in the second (it must run once: -s counts names). */
+	if (p->scramble || p->anon)
+		p->man.no_digest = "qcow2 written tables first with -s or --anonymize: the header precedes the rewritten blocks";
 	if (!err)
-		err = copy_pass(q, s, 0);
+		err = copy_pass(q, s, 0, !p->scramble && !p->anon);
 	if (s)
 		s->ops->destroy(s);
 	if (!err)
@@ -240,7 +303,9 @@ static errcode_t two_passes(struct qjob *q, unsigned cb)
 	if (!new_image(q, cb, 0) ||
 	    !open_out(q, cb, qcow2_image_layout(q->img)->total))
 		return EXT2_ET_INVALID_ARGUMENT;
-	return into_image(q, 1);
+	if ((err = put_manifest(q, cb)))
+		return err;
+	return into_image(q, 1, cb);
 }
 
 static int write_image(struct qjob *q)
@@ -276,6 +341,7 @@ static int write_image(struct qjob *q)
 	}
 	if (err)
 		return 0;
+	progress_note(&p->prog, p->man_text);
 	progress_done(&p->prog, p->blocks.captured);
 	return 1;
 }

@@ -48,8 +48,17 @@ static int copy(struct raw_job *j)
 	co.progress = copied;
 	co.progress_arg = j;
 	plan_transform_copy(p, &co);
+	if (plan_wants_digest(p)) {
+		digest_init(&p->man.digest, p->fs->blocksize);
+		p->man.digest_used = 1;
+		co.digest = &p->man.digest;
+	}
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
+	if (!err && plan_wants_digest(p))
+		err = plan_make_manifest(p, "raw", 0);
+	if (!err)
+		progress_note(&p->prog, p->man_text);
 	if (!err)
 		progress_done(&p->prog, p->blocks.captured);
 	else if (p->prog.enabled)

@@ -20,6 +20,9 @@ content_key() {
 FIXDIR=$FIXROOT/$(content_key "$BATS_TEST_DIRNAME/fixtures/build.sh")
 export E2IMAGE ORACLE FIXROOT FIXDIR
 export LC_ALL=C TZ=UTC
+# the manifest's time line: two runs give the same image (manifest.bats
+# unsets it where the time is what it tests)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH-1700000000}
 
 # fixture NAME: print the path of fixture NAME, building it if needed.
 # Building is serialised with a lock so parallel suites share the cache.

@@ -209,6 +209,9 @@ static errcode_t flush(struct engine *e)
 			    is_zero(s->buf + (g->at + b) * bs, bs))
 				s->kind[g->at + b] = B_ZERO;
 	}
+	for (i = 0; !err && e->o->digest && i < s->nsegs; i++)
+		digest_blocks(e->o->digest, s->segs[i].blk, s->segs[i].n,
+			      s->buf + s->segs[i].at * e->sink->blocksize);
 	if (!err && e->o->journal)
 		err = journal_hook(e, s, 1);
 	for (i = 0; !err && i < s->nsegs; i++)

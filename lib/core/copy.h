@@ -7,6 +7,7 @@
 
 #include "stop.h"
 #include "blockmap.h"
+#include "digest.h"
 #include "sink.h"
 #include "source.h"
 #include "warn.h"
@@ -38,6 +39,9 @@ struct copy_opts {
 	 * pieces come in the walk's order, each once. */
 	void (*transform)(void *arg, uint64_t blk, uint64_t n, char *buf);
 	void *transform_arg;
+	/* The image digest, fed with every piece as it goes to the output
+	 * (after the transform), in the walk's order: forward walks only. */
+	struct image_digest *digest;
 };
 
 struct copy_seg {

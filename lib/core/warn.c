@@ -32,6 +32,8 @@ static int vwarn(struct e2i_warnings *w, enum warn_kind k, uint64_t n,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	pthread_mutex_lock(&w->lock);
 	w->count[k] += n;
+	if (w->record)
+		w->record(w->record_arg, k, n, msg);
 	if (w->strict && may_stop) {
 		/* Fatal: the caller's error message says it. */
 		pthread_mutex_unlock(&w->lock);

@@ -27,6 +27,10 @@ struct e2i_warnings {
 	/* Prints one message (without prefix or newline). */
 	void (*report)(void *arg, const char *msg);
 	void *report_arg;
+	/* Optional: called with every problem, printed or not, in the
+	 * order found, under the lock (the image's manifest lists them). */
+	void (*record)(void *arg, enum warn_kind k, uint64_t n, const char *msg);
+	void *record_arg;
 };
 
 void warn_init(struct e2i_warnings *w, int strict,

@@ -71,3 +71,53 @@ int qcow2_header_decode(struct qcow2_header *h, const unsigned char *buf,
 	}
 	return 0;
 }
+
+/* What qcow2_header_encode writes before the extensions. */
+static size_t header_bytes(uint32_t version)
+{
+	return version >= 3 ? 112 : QCOW2_V2_HEADER_LEN;
+}
+
+size_t qcow2_ext_room(uint32_t version, uint64_t cluster_size)
+{
+	size_t used = header_bytes(version) + 8 + 8;  /* its header, the end */
+
+	return cluster_size > used ? (size_t)(cluster_size - used) & ~(size_t)7 : 0;
+}
+
+size_t qcow2_ext_encode(const struct qcow2_ext *e, unsigned char *buf,
+			size_t len, size_t at)
+{
+	size_t padded = (e->len + 7) & ~(size_t)7;
+
+	if (at > len || len - at < 8 + padded + 8 || e->len > UINT32_MAX || !e->type)
+		return 0;
+	qcow2_put32(buf + at, e->type);
+	qcow2_put32(buf + at + 4, (uint32_t)e->len);
+	memcpy(buf + at + 8, e->data, e->len);
+	memset(buf + at + 8 + e->len, 0, padded - e->len + 8);
+	return at + 8 + padded + 8;
+}
+
+int qcow2_ext_find(const unsigned char *buf, size_t len, size_t start,
+		   uint32_t type, size_t *off, size_t *dlen)
+{
+	size_t at = start;
+
+	while (at + 8 <= len) {
+		uint32_t t = qcow2_be32(buf + at), l = qcow2_be32(buf + at + 4);
+		size_t padded = ((size_t)l + 7) & ~(size_t)7;
+
+		if (t == 0)
+			return 0;
+		if (padded > len - at - 8)
+			return -1;
+		if (t == type) {
+			*off = at + 8;
+			*dlen = l;
+			return 1;
+		}
+		at += 8 + padded;
+	}
+	return 0;
+}

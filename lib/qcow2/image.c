@@ -51,6 +51,8 @@ struct qcow2_image {
 	uint64_t caprefs;
 	uint64_t compressed;
 	struct qcow2_store *store;  /* tables first */
+	struct qcow2_ext ext;       /* a header extension, if data */
+	void *ext_data;
 };
 
 static int fail(struct qcow2_image *img, int e)
@@ -102,6 +104,7 @@ static int planned_slot(struct qcow2_image *img, uint64_t g)
 	int e;
 
 	if (!img->meta_done) {
+		img->plan.ext = img->ext_data ? &img->ext : NULL;
 		e = qcow2_write_metadata(&img->plan, img->prm.runs, img->prm.nruns,
 					 img->prm.emit, img->prm.arg);
 		if (e)
@@ -327,6 +330,7 @@ static int finish_packed(struct qcow2_image *img)
 		return fail(img, EINVAL);
 	pk.l2 = img->l2;
 	pk.refs = img->refs;
+	img->plan.ext = img->ext_data ? &img->ext : NULL;
 	if (img->prm.data_first)
 		qcow2_plan_data_first(&img->plan);
 	e = qcow2_write_metadata_packed(&img->plan, img->runs.v, img->runs.n, &pk,
@@ -371,10 +375,29 @@ int qcow2_image_finish(struct qcow2_image *img)
 		if (r != QCOW2_PLAN_OK)
 			return fail(img, EFBIG);
 		qcow2_plan_data_first(&img->plan);
+		img->plan.ext = img->ext_data ? &img->ext : NULL;
 		e = qcow2_write_metadata(&img->plan, img->runs.v, img->runs.n,
 					 img->prm.emit, img->prm.arg);
 		return e ? fail(img, e) : 0;
 	}
+}
+
+int qcow2_image_set_ext(struct qcow2_image *img, uint32_t type,
+			const void *data, size_t len)
+{
+	void *copy;
+
+	if (img->meta_done || img->finished)
+		return EBUSY;
+	if (!type || len > qcow2_ext_room(img->prm.version, img->cs))
+		return EFBIG;
+	if (!(copy = malloc(len ? len : 1)))
+		return ENOMEM;
+	memcpy(copy, data, len);
+	free(img->ext_data);
+	img->ext_data = copy;
+	img->ext = (struct qcow2_ext){ type, copy, len };
+	return 0;
 }
 
 static int bad(char *why, size_t whylen, const char *msg)
@@ -492,5 +515,6 @@ void qcow2_image_free(struct qcow2_image *img)
 	free(img->win);
 	free(img->l2);
 	free(img->refs);
+	free(img->ext_data);
 	free(img);
 }

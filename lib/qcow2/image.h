@@ -60,6 +60,13 @@ int qcow2_image_new(const struct qcow2_image_params *prm,
 /* Guest bytes [off, off + len); 0 or an error (see above). */
 int qcow2_image_write(struct qcow2_image *img, uint64_t off, const void *buf,
 		      size_t len);
+/* A header extension for the file (data copied): any time before the
+ * header goes out, which is at qcow2_image_finish but for an uncompressed
+ * tables-first image, where it is before the first data. 0; EFBIG when it
+ * does not fit in the header cluster (qcow2_ext_room); EBUSY when the
+ * header is out already. */
+int qcow2_image_set_ext(struct qcow2_image *img, uint32_t type,
+			const void *data, size_t len);
 /* Writes what is left and the tables; 0 or an error. */
 int qcow2_image_finish(struct qcow2_image *img);
 /* The layout: tables first, uncompressed, from qcow2_image_new on; else

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "qcow2.h"
 
 /* Allocated guest clusters [start, start + len), sorted and disjoint. */
 struct qcow2_run {
@@ -39,6 +40,9 @@ struct qcow2_plan {
 	uint64_t total;           /* clusters in the file */
 	/* First cluster of each area. */
 	uint64_t l1_at, rt_at, rb_at, l2_at, data_at;
+	/* A header extension to write after the header, or NULL (set by
+	 * the caller after the plan is made). */
+	const struct qcow2_ext *ext;
 };
 
 enum qcow2_plan_result {

@@ -68,6 +68,29 @@ size_t qcow2_header_encode(const struct qcow2_header *h, unsigned char *buf,
 int qcow2_header_decode(struct qcow2_header *h, const unsigned char *buf,
 			size_t len);
 
+/* A header extension (qcow2.txt: type, length, data padded to 8 bytes),
+ * between the header and the end of the first cluster. Readers skip the
+ * types they do not know: qemu-img and e2fsprogs' e2image among them. */
+struct qcow2_ext {
+	uint32_t type;      /* not 0 (the end marker) */
+	const void *data;
+	size_t len;
+};
+
+/* Bytes of data one extension can hold in the header cluster of a file of
+ * this version and cluster size, the end marker counted. */
+size_t qcow2_ext_room(uint32_t version, uint64_t cluster_size);
+/* Writes e at buf[at], then the end marker; returns the end of what was
+ * written, or 0 when it does not fit in len bytes. */
+size_t qcow2_ext_encode(const struct qcow2_ext *e, unsigned char *buf,
+			size_t len, size_t at);
+/* Looks for an extension of this type in buf[start, len) (the header
+ * cluster from the header's end): 1 with its data at buf[*off] for *dlen
+ * bytes; 0 when absent; -1 when the list is malformed (an extension runs
+ * past len). */
+int qcow2_ext_find(const unsigned char *buf, size_t len, size_t start,
+		   uint32_t type, size_t *off, size_t *dlen);
+
 static inline uint64_t qcow2_be64(const unsigned char *p)
 {
 	return ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) |

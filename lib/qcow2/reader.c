@@ -1064,6 +1064,42 @@ void qcow2_reader_set_threads(struct qcow2_reader *r, unsigned n)
 	r->threads = n;
 }
 
+int qcow2_reader_ext(struct qcow2_reader *r, uint32_t type,
+		     unsigned char **data, size_t *len, char *err,
+		     size_t errlen)
+{
+	size_t n = r->file_size < r->cs ? (size_t)r->file_size : (size_t)r->cs;
+	size_t start = r->h.version >= 3 ? r->h.header_length : QCOW2_V2_HEADER_LEN;
+	unsigned char *buf = malloc(n ? n : 1);
+	size_t off, dlen;
+	int found;
+
+	*data = NULL;
+	*len = 0;
+	r->err = err;
+	r->errlen = errlen;
+	if (!buf)
+		return out_of_memory(r);
+	if (read_at(r, buf, n, 0, "the header")) {
+		free(buf);
+		return -1;
+	}
+	found = qcow2_ext_find(buf, n, start, type, &off, &dlen);
+	if (found < 0) {
+		free(buf);
+		return fail(r, "header extensions run past the first cluster (0x%llx bytes)",
+			    (unsigned long long)r->cs);
+	}
+	if (found) {
+		memmove(buf, buf + off, dlen);
+		*data = buf;
+		*len = dlen;
+		return 1;
+	}
+	free(buf);
+	return 0;
+}
+
 void qcow2_reader_close(struct qcow2_reader *r)
 {
 	if (!r)

@@ -53,6 +53,13 @@ int qcow2_reader_each(struct qcow2_reader *r,
  * and still delivered in order. */
 void qcow2_reader_set_threads(struct qcow2_reader *r, unsigned n);
 
+/* The header extension of this type, read from the header cluster: 1 with
+ * *data (malloc'd, the caller frees it) and *len; 0 when there is none;
+ * -1 with a message in err when the extension list is malformed. */
+int qcow2_reader_ext(struct qcow2_reader *r, uint32_t type,
+		     unsigned char **data, size_t *len, char *err,
+		     size_t errlen);
+
 void qcow2_reader_close(struct qcow2_reader *r);
 
 #endif

@@ -52,6 +52,7 @@ static int header(struct out *o)
 {
 	const struct qcow2_plan *p = o->p;
 	struct qcow2_header h;
+	size_t n;
 
 	memset(&h, 0, sizeof(h));
 	h.magic = QCOW2_MAGIC;
@@ -68,7 +69,8 @@ static int header(struct out *o)
 		h.incompatible_features |= QCOW2_INCOMPAT_COMPRESSION;
 		h.compression_type = QCOW2_COMPRESS_ZSTD;
 	}
-	if (!qcow2_header_encode(&h, o->buf, p->cluster_size))
+	n = qcow2_header_encode(&h, o->buf, p->cluster_size);
+	if (!n || (p->ext && !qcow2_ext_encode(p->ext, o->buf, p->cluster_size, n)))
 		return EINVAL;
 	return flush(o);
 }
