@@ -205,6 +205,16 @@ int plan_wants_digest(const struct plan *p)
 	return !o->dry_run && !o->move && (o->manifest || o->progress || o->qcow2);
 }
 
+void plan_digest_copy(struct plan *p, struct copy_opts *co)
+{
+	digest_init(&p->man.digest, p->fs->blocksize);
+	p->man.digest_used = 1;
+	co->digest = &p->man.digest;
+	/* on a thread of its own where there is a core for it; on one, a
+	 * thread would only add hand-offs */
+	co->digest_thread = options_threads(p->o) > 1;
+}
+
 errcode_t plan_make_manifest(struct plan *p, const char *format, int compact)
 {
 	free(p->man_text);

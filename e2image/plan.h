@@ -63,6 +63,8 @@ int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
 errcode_t plan_copy_done(struct plan *p);
 /* Whether the job feeds the image digest: a manifest goes somewhere. */
 int plan_wants_digest(const struct plan *p);
+/* The image digest set up for a copy: fed in co's stream. */
+void plan_digest_copy(struct plan *p, struct copy_opts *co);
 /* The manifest of the finished copy into p->man_text; 0 or ENOMEM. */
 errcode_t plan_make_manifest(struct plan *p, const char *format, int compact);
 /* -s, --anonymize: the rewrite of a copy whose bytes go to the image. */

@@ -41,11 +41,8 @@ static errcode_t copy_pass(struct qjob *q, struct sink *s, int final,
 	struct plan *p = &q->p;
 	struct copy_opts co = { 0 };
 
-	if (digest) {
-		digest_init(&p->man.digest, p->fs->blocksize);
-		p->man.digest_used = 1;
-		co.digest = &p->man.digest;
-	}
+	if (digest)
+		plan_digest_copy(p, &co);
 
 	if (final)  /* names replaced once, where they are written */
 		plan_transform_copy(p, &co);

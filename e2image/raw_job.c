@@ -48,11 +48,8 @@ static int copy(struct raw_job *j)
 	co.progress = copied;
 	co.progress_arg = j;
 	plan_transform_copy(p, &co);
-	if (plan_wants_digest(p)) {
-		digest_init(&p->man.digest, p->fs->blocksize);
-		p->man.digest_used = 1;
-		co.digest = &p->man.digest;
-	}
+	if (plan_wants_digest(p))
+		plan_digest_copy(p, &co);
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
 	if (!err && plan_wants_digest(p))

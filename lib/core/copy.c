@@ -16,6 +16,7 @@
 #include <string.h>
 #include <et/com_err.h>
 #include "copy.h"
+#include "digest_async.h"
 #include "nls.h"
 
 /* The one buffer: small enough to stay in the CPU's cache between the
@@ -59,6 +60,7 @@ struct engine {
 	uint64_t chunk_blocks;
 	unsigned bridge;       /* gap blocks a segment may bridge */
 	int cold;              /* readahead pays: the runs are not cached */
+	struct digest_async *da; /* the digest thread, or NULL */
 	struct slot slot;      /* the one buffer, packed, read, written */
 	uint64_t done;         /* captured blocks written */
 	struct bm_cursor ra;   /* runs not yet requested */
@@ -209,9 +211,14 @@ static errcode_t flush(struct engine *e)
 			    is_zero(s->buf + (g->at + b) * bs, bs))
 				s->kind[g->at + b] = B_ZERO;
 	}
-	for (i = 0; !err && e->o->digest && i < s->nsegs; i++)
-		digest_blocks(e->o->digest, s->segs[i].blk, s->segs[i].n,
-			      s->buf + s->segs[i].at * e->sink->blocksize);
+	for (i = 0; !err && e->o->digest && i < s->nsegs; i++) {
+		const char *at = s->buf + s->segs[i].at * e->sink->blocksize;
+
+		if (e->da)
+			digest_async_blocks(e->da, s->segs[i].blk, s->segs[i].n, at);
+		else
+			digest_blocks(e->o->digest, s->segs[i].blk, s->segs[i].n, at);
+	}
 	if (!err && e->o->journal)
 		err = journal_hook(e, s, 1);
 	for (i = 0; !err && i < s->nsegs; i++)
@@ -374,7 +381,10 @@ errcode_t copy_runs(const struct blockmap *m, struct source *src,
 		ret = e2i_seterr(err, ENOMEM, _("while allocating the copy buffers"));
 	} else {
 		e.cold = runs_cold(&e);
+		if (o->digest && o->digest_thread)
+			e.da = digest_async_start(o->digest);
 		ret = walk(&e);
+		digest_async_finish(e.da);
 	}
 	free(e.slot.buf);
 	free(e.slot.kind);

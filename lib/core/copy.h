@@ -42,6 +42,8 @@ struct copy_opts {
 	/* The image digest, fed with every piece as it goes to the output
 	 * (after the transform), in the walk's order: forward walks only. */
 	struct image_digest *digest;
+	/* Hash on a thread of its own (worth it with a second core). */
+	int digest_thread;
 };
 
 struct copy_seg {
