@@ -84,7 +84,9 @@ errcode_t image_error(int e, struct qcow2_image *img, const char *name,
 				  _("while writing %s: the qcow2 tables would exceed qemu's limits: choose a larger cluster size"),
 				  name);
 	default:
-		if (spill)
+		/* the spill file is worth naming where it may be the cause:
+		 * not for a stop */
+		if (spill && e != EINTR)
 			return e2i_seterr(err, e, _("while writing %s (compressed clusters past --compress-buffer go to %s)"),
 					  name, spill);
 		return e2i_seterr(err, e, _("while writing %s"), name);

@@ -75,21 +75,158 @@ static uint64_t max_data_clusters(const struct qjob *q, unsigned cb)
 
 /* Compressed clusters of 64 KiB are what qemu makes: at the block size a
  * cluster has too little to compress (10.7 MB against 7.5 MB for the bench
- * fixture with zstd), and larger ones cost more in tables than they save.
- * But a file has at least five clusters of header and tables: for a small
- * capture they would outweigh the data, so the clusters are no larger than
- * a 1024th of what was captured (inode tables are mostly zeros: what
- * holds data is often a 20th of it). */
+ * fixture with zstd). But tables are not compressed: each L2 table is a
+ * cluster, and covers cluster size * cluster size / 8 bytes of the
+ * filesystem; ext4 spreads its metadata over every group, so on a large,
+ * nearly empty filesystem the tables outweigh the data (1 TiB, 39 MB
+ * captured: 512 L2 tables of 64 KiB, 34 MB of image for 0.2 MB of
+ * compressed data; 5.5 MB at 8 KiB). So the size is the one with the least
+ * tables + data, the data guessed at a 32nd of what was captured, more at
+ * smaller clusters (as measured on the bench fixture). A file has at least
+ * five clusters of header and tables too: the clusters are no larger than
+ * a 1024th of what was captured. */
 #define COMPRESSED_CLUSTER_BITS 16
+
+/* Captured blocks that are mostly zeros, sorted: the unused end of each
+ * group's inode table (inodes past the group's highest in use, or free
+ * ones) and the journal (1 GiB of a new 1 TiB filesystem, all zeros but
+ * its superblock; a used one holds old transactions). Zeros are neither
+ * stored nor need an L2 table. The list may be short of some (no memory,
+ * an unreadable journal inode): the estimate is then rougher, no more. */
+struct itail {
+	uint64_t start, end;
+};
+
+struct tails {
+	struct itail *t;
+	size_t n, cap;
+	uint64_t journal;   /* blocks */
+};
+
+static int by_tail(const void *x, const void *y)
+{
+	const struct itail *a = x, *b = y;
+
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+static void add_tail(struct tails *t, uint64_t start, uint64_t end)
+{
+	struct itail *v;
+
+	if (t->n && t->t[t->n - 1].end == start) {
+		t->t[t->n - 1].end = end;
+		return;
+	}
+	if (t->n == t->cap) {
+		v = realloc(t->t, (t->cap = t->cap ? 2 * t->cap : 1024) * sizeof(*v));
+		if (!v)
+			return;
+		t->t = v;
+	}
+	t->t[t->n++] = (struct itail){ start, end };
+}
+
+static int journal_block(ext2_filsys fs, blk64_t *b, e2_blkcnt_t n, blk64_t ref,
+			 int off, void *arg)
+{
+	struct tails *t = arg;
+
+	(void)fs, (void)n, (void)ref, (void)off;
+	add_tail(t, *b, *b + 1);
+	t->journal++;
+	return 0;
+}
+
+static void zero_tails(ext2_filsys fs, struct tails *t)
+{
+	unsigned isize = EXT2_INODE_SIZE(fs->super);
+	uint64_t ipb = fs->blocksize / isize, used, loc;
+	dgrp_t g;
+
+	for (g = 0; ipb && g < fs->group_desc_count; g++) {
+		loc = ext2fs_inode_table_loc(fs, g);
+		used = fs->super->s_inodes_per_group;
+		if (ext2fs_has_group_desc_csum(fs) &&
+		    ext2fs_bg_itable_unused(fs, g) <= used)
+			used -= ext2fs_bg_itable_unused(fs, g);
+		else if (ext2fs_bg_free_inodes_count(fs, g) <= used)
+			used -= ext2fs_bg_free_inodes_count(fs, g);
+		used = (used + ipb - 1) / ipb;
+		if (loc && used < fs->inode_blocks_per_group)
+			add_tail(t, loc + used, loc + fs->inode_blocks_per_group);
+	}
+	if (ext2fs_has_feature_journal(fs->super) && fs->super->s_journal_inum)
+		(void)ext2fs_block_iterate3(fs, fs->super->s_journal_inum,
+					    BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
+					    NULL, journal_block, t);
+	if (t->n)
+		qsort(t->t, t->n, sizeof(*t->t), by_tail);
+}
+
+/* L2 tables at clusters of 1 << cb, and the blocks likely to hold data
+ * (in *data): the spans of the filesystem one table covers that hold
+ * captured blocks, the mostly-zero ones left out. */
+static uint64_t l2_tables(const struct qjob *q, unsigned cb, const struct tails *tl,
+			  uint64_t *data)
+{
+	unsigned span_bits = 2 * cb - 3, bb = qcow2_log2(q->p.fs->blocksize);
+	uint64_t n = 0, last = UINT64_MAX, a, z, cur, end;
+	const struct itail *t = tl->t;
+	size_t i = 0, nt = tl->n;
+	struct bm_cursor c;
+	struct bm_run r;
+
+	*data = 0;
+	blockmap_cursor(&c, &q->p.blocks, 0);
+	while (blockmap_next(&c, &r)) {
+		for (cur = r.start; cur < r.start + r.len; cur = end) {
+			while (i < nt && t[i].end <= cur)
+				i++;
+			if (i < nt && t[i].start <= cur) {
+				end = t[i].end < r.start + r.len ? t[i].end : r.start + r.len;
+				continue;
+			}
+			end = i < nt && t[i].start < r.start + r.len ? t[i].start
+								       : r.start + r.len;
+			*data += end - cur;
+			a = (cur << bb) >> span_bits;
+			z = ((end << bb) - 1) >> span_bits;
+			n += z - a + 1 - (a == last);
+			last = z;
+		}
+	}
+	return n;
+}
 
 static unsigned compressed_min_bits(const struct qjob *q, unsigned block_bits)
 {
-	uint64_t budget = q->p.blocks.captured * q->p.fs->blocksize / 1024;
-	unsigned cb = COMPRESSED_CLUSTER_BITS;
+	/* data at each size, in 64ths of a 32nd of the blocks likely to
+	 * hold some (4 KiB: 10.7 MB against 7.5 at 64 KiB) */
+	static const unsigned grow[] = { 92, 81, 73, 68, 64 };  /* 4K .. 64K */
+	unsigned bb = qcow2_log2(q->p.fs->blocksize);
+	uint64_t captured = q->p.blocks.captured << bb;
+	uint64_t budget = captured / 1024, cost, best_cost = UINT64_MAX, l2, data;
+	unsigned cb = COMPRESSED_CLUSTER_BITS, best = block_bits;
+	struct tails t = { 0 };
 
 	while (cb > block_bits && ((uint64_t)1 << cb) > budget)
 		cb--;
-	return cb;
+	zero_tails(q->p.fs, &t);
+	for (; cb >= block_bits && cb >= 9; cb--) {
+		unsigned g = grow[cb >= 12 ? cb - 12 : 0];
+
+		l2 = l2_tables(q, cb, &t, &data);
+		/* a journal's old transactions: an eighth of it, guessed */
+		data += t.journal / 8;
+		cost = l2 * ((uint64_t)1 << cb) + (data << bb) / 32 / 64 * g;
+		if (cost < best_cost)
+			best_cost = cost, best = cb;
+		if (cb == 12 || cb == block_bits)
+			break;
+	}
+	free(t.t);
+	return best;
 }
 
 /* The cluster size: asked for, or the block size (compressed: see above)

@@ -39,6 +39,13 @@ int qcow2_store_new(size_t mem_bound, size_t chunk, const char *tmpdir,
 
 static int spill(struct qcow2_store *s, const unsigned char *buf, size_t len)
 {
+#ifdef O_TMPFILE
+	/* a file with no name at all: nothing to remove, whatever ends us */
+	if (s->fd < 0)
+		s->fd = open(s->dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+#endif
+	/* where the filesystem has no unnamed files: named, and the name
+	 * removed at once */
 	if (s->fd < 0) {
 		size_t n = strlen(s->dir) + sizeof("/e2image-spill-XXXXXX");
 		char *path = malloc(n);
