@@ -96,8 +96,14 @@ static int put_in_place(struct file_new *f)
 			(void)renameat2(f->op.dirfd, f->tmp, f->op.dirfd,
 					f->op.name, RENAME_EXCHANGE);
 			errno = EISDIR;
+			return 0;
 		}
-		return errno == EISDIR ? 0 : 1;
+		/* The old image could not go (EPERM, EBUSY...): swapped back
+		 * and renamed over, as without the swap, so that it is not
+		 * left under the temporary name while we say all went well. */
+		if (renameat2(f->op.dirfd, f->tmp, f->op.dirfd, f->op.name,
+			      RENAME_EXCHANGE) != 0)
+			return 1;
 	}
 	/* No target (ENOENT) or no swap on this filesystem: plain rename. */
 #endif
