@@ -59,6 +59,7 @@ static void add(struct text *t, const char *fmt, ...)
 static void add(struct text *t, const char *fmt, ...)
 {
 	va_list ap;
+	char *grown;
 	int n;
 
 	if (t->failed)
@@ -76,11 +77,28 @@ static void add(struct text *t, const char *fmt, ...)
 			return;
 		}
 		t->cap = (t->cap + (size_t)n + 1) * 2;
-		if (!(t->s = realloc(t->s, t->cap))) {
-			t->failed = 1;
+		if (!(grown = realloc(t->s, t->cap))) {
+			t->failed = 1;   /* t->s is freed by the caller */
 			return;
 		}
+		t->s = grown;
 	}
+}
+
+/* key: value, the value's control bytes and backslashes as \xNN: a path
+ * holding a newline must not add a line (a key) of its own. */
+static void add_escaped(struct text *t, const char *key, const char *v)
+{
+	add(t, "%s: ", key);
+	for (; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			add(t, "\\x%02x", c);
+		else
+			add(t, "%c", c);
+	}
+	add(t, "\n");
 }
 
 static void hex_of(struct sha256_ctx *c, char out[65])
@@ -124,7 +142,7 @@ static void add_identity(struct text *t, const struct plan *p)
 	ext2fs_get_library_version(&ver, &date);
 	add(t, "tool: e2image-ng %s\n", PACKAGE_VERSION);
 	add(t, "libext2fs: %s (%s)\n", ver, date);
-	add(t, "source: %s\n", p->o->device);
+	add_escaped(t, "source", p->o->device);
 	add(t, "source-bytes: %llu\n", (unsigned long long)p->src.size);
 	for (i = 0; i < 16; i++)
 		k += snprintf(uuid + k, sizeof(uuid) - k, "%s%02x",
@@ -231,7 +249,9 @@ char *manifest_text(struct manifest *m, const struct plan *p,
 			add(&t, "digest-sha256: none (blocks came out of order)\n");
 		}
 	} else {
-		add(&t, "digest-sha256: none (%s)\n", m->no_digest ? m->no_digest : "not computed");
+		/* the reason in full only where there is room for it */
+		add(&t, "digest-sha256: none (%s)\n", compact ? "not taken" :
+		    m->no_digest ? m->no_digest : "not computed");
 	}
 	if (t.failed) {
 		free(t.s);
@@ -252,6 +272,7 @@ int manifest_write_file(const char *path, const char *text)
 {
 	char *tmp = NULL;
 	size_t len = strlen(text);
+	ssize_t w;
 	int fd, e = 0;
 
 	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
@@ -262,8 +283,10 @@ int manifest_write_file(const char *path, const char *text)
 		free(tmp);
 		return e;
 	}
-	if (fchmod(fd, 0644) || write(fd, text, len) != (ssize_t)len)
-		e = errno ? errno : EIO;
+	if (fchmod(fd, 0644))
+		e = errno;
+	else if ((w = write(fd, text, len)) != (ssize_t)len)
+		e = w < 0 ? errno : ENOSPC;  /* short: errno says nothing */
 	if (close(fd) && !e)
 		e = errno;
 	if (!e && rename(tmp, path))

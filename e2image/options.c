@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "config.h"
 #include "nls.h"
+#include "same_file.h"
 #include "messages.h"
 #include "options.h"
 #include "qcow2/compress.h"
@@ -228,9 +230,28 @@ static const struct option long_opts[] = {
 /* --manifest: where each kind of run puts it. */
 static enum parse_result check_manifest(const struct options *o)
 {
+	struct stat st;
+
 	if (o->manifest && (o->move || o->dry_run || o->install ||
 			    !(o->raw || o->qcow2))) {
 		msg_plain(_("--manifest applies to -r and -Q images (not to a move, -n, -I or the legacy format)"));
+		return PARSE_FAIL;
+	}
+	if (!o->manifest)
+		return PARSE_OK;
+	/* The manifest is put in place by a rename: over the source or the
+	 * image it would replace them, over a link or a device the name. */
+	if (same_path(o->manifest, o->device) || same_storage(o->manifest, o->device)) {
+		msg_plain(_("--manifest %s is the source"), o->manifest);
+		return PARSE_FAIL;
+	}
+	if (same_path(o->manifest, o->image) || same_storage(o->manifest, o->image)) {
+		msg_plain(_("--manifest %s is the image"), o->manifest);
+		return PARSE_FAIL;
+	}
+	if (lstat(o->manifest, &st) == 0 && !S_ISREG(st.st_mode)) {
+		msg_plain(_("--manifest %s is not a regular file (a symbolic link, a device, a directory...): the manifest would replace it"),
+			  o->manifest);
 		return PARSE_FAIL;
 	}
 	return PARSE_OK;

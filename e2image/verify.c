@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,6 +85,13 @@ static int load_manifest(struct verify *v)
 }
 
 /* A raw image must reach the filesystem's end; a qcow2 one map it all. */
+static int regular_file(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static void check_size(struct verify *v)
 {
 	uint64_t want = v->base + v->man.image_bytes;
@@ -93,6 +101,16 @@ static void check_size(struct verify *v)
 	size_t i;
 	int cls = -1;
 
+	if (v->view.size > want && !v->view.qcow2 && regular_file(v->view.fd)) {
+		/* a raw image file ends where its manifest says: bytes
+		 * past it were added (a device may be larger, a qcow2 file
+		 * reads to its own size) */
+		v->altered = 1;
+		printf(_("%s: ALTERED: it ends at byte %llu, the manifest's image at byte %llu (bytes were added)\n"),
+		       v->o->image, (unsigned long long)v->view.size,
+		       (unsigned long long)want);
+		return;
+	}
 	if (v->view.size >= want)
 		return;
 	/* the first captured block that is gone, or the cut itself */
@@ -194,10 +212,12 @@ static int status(struct verify *v)
 
 	if (v->failed)
 		return 1;
-	/* The image is what was captured, and the capture recorded damage:
-	 * what its metadata names and lacks, the source lacked too. */
-	if (v->nbad && v->nbad == v->nstruct && v->digest_ok && v->man.problems) {
-		printf(_("%s: complete as captured: %llu blocks its metadata names hold nothing (first %llu, %s), as in the source, whose %llu problems the capture recorded (see the manifest)\n"),
+	/* The image is what was captured (its digest says so): what its
+	 * metadata names and lacks, the source lacked too (a zeroed
+	 * directory block, a primary superblock read past with -b), whether
+	 * or not the capture saw it as a problem. */
+	if (v->nbad && v->nbad == v->nstruct && v->digest_ok) {
+		printf(_("%s: complete as captured: %llu blocks its metadata names hold nothing (first %llu, %s), as in the source (the digest matches the capture's; %llu problems recorded, see the manifest)\n"),
 		       img, (unsigned long long)v->nbad, (unsigned long long)v->first_blk,
 		       verify_class_name(v), (unsigned long long)v->man.problems);
 		return 2;
@@ -209,7 +229,8 @@ static int status(struct verify *v)
 			       verify_class_name(v), v->first_what,
 			       (unsigned long long)v->nbad);
 		else
-			printf(_("%s: ALTERED: no block could be named (give --source=DEV to find it)\n"),
+			printf(v->o->source ? _("%s: ALTERED: no block could be named (the change is outside the captured blocks)\n")
+					    : _("%s: ALTERED: no block could be named (give --source=DEV to find it)\n"),
 			       img);
 		return 1;
 	}

@@ -64,6 +64,27 @@ static int self_check(const char *text, char *why, size_t whylen)
 	return 0;
 }
 
+/* 1 when a key the verdict rests on is given twice: value() reads the
+ * first, and a second one (once a path could add lines) must not be a
+ * way to say something else. */
+static int duplicated(const char *text)
+{
+	static const char *const keys[] = {
+		"block-size", "blocks", "image-bytes", "dest-offset", "problems",
+		"captured-blocks", "src-offset", "superblock", "digest-sha256",
+		"names", "capture", "compact",
+	};
+	size_t i, len;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *p = value(text, keys[i], &len);
+
+		if (p && value(p + len, keys[i], &len))
+			return 1;
+	}
+	return 0;
+}
+
 int vmanifest_parse(struct vmanifest *m, char *text, const char *where,
 		    char *why, size_t whylen)
 {
@@ -80,6 +101,10 @@ int vmanifest_parse(struct vmanifest *m, char *text, const char *where,
 	}
 	if (self_check(text, why, whylen))
 		return 1;
+	if (duplicated(text)) {
+		snprintf(why, whylen, _("a line --verify needs is given twice"));
+		return 1;
+	}
 	m->compact = value(text, "compact", &len) != NULL;
 	if (number(text, "block-size", &bs, 1) || bs < 512 || bs > 65536 ||
 	    number(text, "blocks", &m->blocks, 1) ||

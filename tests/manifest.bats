@@ -193,3 +193,24 @@ PY
 		python3 -c 'import sys, textwrap; sys.stdout.write(textwrap.dedent(sys.stdin.read()))' > recipe.py
 	[ "$(python3 recipe.py m.raw "$(key m.man block-size)" "$(key m.man image-bytes)")" = "$(key m.man digest-sha256)" ]
 }
+
+@test "manifest: never over the source, the image, a link or a device (the rename would replace them)" {
+	local src
+	cp "$(fixture ext4-4k)" src.img
+	cp src.img keep.img
+	run "$E2IMAGE" -r src.img o.raw --manifest=src.img
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"--manifest src.img is the source"* ]]
+	cmp src.img keep.img
+	run "$E2IMAGE" -r src.img x.raw --manifest=x.raw
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is the image"* ]]
+	ln -s nowhere dangling
+	run "$E2IMAGE" -r src.img y.raw --manifest=dangling
+	[ "$status" -eq 1 ]
+	[ -L dangling ]
+	run "$E2IMAGE" -r src.img - --manifest=/dev/stdout
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is not a regular file"* ]]
+	[ -L /dev/stdout ] || [ -c /dev/stdout ]
+}

@@ -183,6 +183,36 @@ static errcode_t journal_hook(struct engine *e, struct slot *s, int before)
 	return j->before_write(j, e->jsegs, s->nsegs, s->buf);
 }
 
+/* The digest takes what the output gets: where holes read as zeros,
+ * only the data blocks (a block read as zeros stays a hole even when -s
+ * rewrote its buffer, as a zeroed directory block is); elsewhere every
+ * block as written. */
+static void digest_seg(struct engine *e, const struct slot *s, const struct seg *g)
+{
+	size_t bs = e->sink->blocksize;
+	const unsigned char *kind = s->kind + g->at;
+	const char *buf = s->buf + g->at * bs;
+	uint64_t i = 0, start = 0, n = g->n;
+
+	while (i < g->n) {
+		if (e->sink->holes_read_zero) {
+			while (i < g->n && kind[i] != B_DATA)
+				i++;
+			for (start = i; i < g->n && kind[i] == B_DATA; i++)
+				;
+			n = i - start;
+		} else {
+			i = g->n;
+		}
+		if (!n)
+			continue;
+		if (e->da)
+			digest_async_blocks(e->da, g->blk + start, n, buf + start * bs);
+		else
+			digest_blocks(e->o->digest, g->blk + start, n, buf + start * bs);
+	}
+}
+
 /* Reads the packed slot, writes it, and empties it. */
 static errcode_t flush(struct engine *e)
 {
@@ -211,14 +241,8 @@ static errcode_t flush(struct engine *e)
 			    is_zero(s->buf + (g->at + b) * bs, bs))
 				s->kind[g->at + b] = B_ZERO;
 	}
-	for (i = 0; !err && e->o->digest && i < s->nsegs; i++) {
-		const char *at = s->buf + s->segs[i].at * e->sink->blocksize;
-
-		if (e->da)
-			digest_async_blocks(e->da, s->segs[i].blk, s->segs[i].n, at);
-		else
-			digest_blocks(e->o->digest, s->segs[i].blk, s->segs[i].n, at);
-	}
+	for (i = 0; !err && e->o->digest && i < s->nsegs; i++)
+		digest_seg(e, s, &s->segs[i]);
 	if (!err && e->o->journal)
 		err = journal_hook(e, s, 1);
 	for (i = 0; !err && i < s->nsegs; i++)
