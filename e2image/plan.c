@@ -335,11 +335,7 @@ int plan_capture(struct plan *p)
 		goto out;
 	}
 	progress_scanning(&p->prog);
-	err = capture_inodes(&c);
-	if (!err)
-		err = capture_journal_backup(&c);
-	if (!err)
-		err = capture_orphans(&c);
+	err = capture_rest(&c);
 	if (err) {
 		capture_failed(p, &c, err);
 		goto out;

@@ -56,7 +56,7 @@ static void note_extent(void *arg, uint64_t start, uint64_t len,
 /* The blocks a filesystem's metadata names, as a capture finds them, with
  * their classes noted; damage met on the way is not reported (it is the
  * manifest's). Returns 0 or the error, with a message printed. */
-static errcode_t capture_all(struct verify *v, ext2_filsys fs, int all_data,
+static errcode_t capture_image(struct verify *v, ext2_filsys fs, int all_data,
 			     struct blockmap *m, const char *name)
 {
 	struct capture_opts co = { all_data, 0, 0 };
@@ -72,13 +72,7 @@ static errcode_t capture_all(struct verify *v, ext2_filsys fs, int all_data,
 	err = capture_init(&c, fs, &co, m, &w);
 	if (!err) {
 		c.stop = v->stop;
-		err = capture_tables(&c);
-		if (!err)
-			err = capture_inodes(&c);
-		if (!err)
-			err = capture_journal_backup(&c);
-		if (!err)
-			err = capture_orphans(&c);
+		err = capture_all(&c);
 		if (!err)
 			err = blockmap_finish(m);
 		if (err && c.err.ino)
@@ -214,7 +208,7 @@ void verify_structure(struct verify *v)
 		return;
 	}
 	buf = malloc(fs->blocksize);
-	if (!buf || capture_all(v, fs, v->man.all_data, &m, v->o->image)) {
+	if (!buf || capture_image(v, fs, v->man.all_data, &m, v->o->image)) {
 		v->failed = 1;
 	} else {
 		uint64_t before = v->nbad;
@@ -300,7 +294,7 @@ void verify_source(struct verify *v)
 	/* the source's own map: what it holds now that the image lacks
 	 * shows too */
 	v->next = 0;
-	if (capture_all(v, fs, v->man.all_data, &m, o->source) ||
+	if (capture_image(v, fs, v->man.all_data, &m, o->source) ||
 	    source_open(&src, o->source, v->man.src_offset, fs->blocksize,
 			v->stop, &e)) {
 		if (e.code)

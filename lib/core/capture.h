@@ -78,6 +78,10 @@ errcode_t capture_inodes(struct capture *c);
 errcode_t capture_journal_backup(struct capture *c);
 /* Unlinked inodes on the orphan list or in the orphan file. */
 errcode_t capture_orphans(struct capture *c);
+/* What follows the tables: the inodes, the journal's backup, the
+ * orphans; and everything, tables first. */
+errcode_t capture_rest(struct capture *c);
+errcode_t capture_all(struct capture *c);
 /* One inode's blocks (shared by the inode scan and the orphan pass). On a
  * damaged block map, what was found before the damage stays in the map. */
 errcode_t capture_inode(struct capture *c, ext2_ino_t ino,

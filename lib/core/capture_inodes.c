@@ -153,3 +153,21 @@ errcode_t capture_inodes(struct capture *c)
 	ext2fs_close_inode_scan(scan);
 	return err;
 }
+
+errcode_t capture_rest(struct capture *c)
+{
+	errcode_t err = capture_inodes(c);
+
+	if (!err)
+		err = capture_journal_backup(c);
+	if (!err)
+		err = capture_orphans(c);
+	return err;
+}
+
+errcode_t capture_all(struct capture *c)
+{
+	errcode_t err = capture_tables(c);
+
+	return err ? err : capture_rest(c);
+}

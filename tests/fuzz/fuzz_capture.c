@@ -170,13 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		      fs->super->s_first_data_block, fs->cluster_ratio_bits);
 	err = capture_init(&c, fs, &opts, &m, &w);
 	if (!err) {
-		err = capture_tables(&c);
-		if (!err)
-			err = capture_inodes(&c);
-		if (!err)
-			err = capture_journal_backup(&c);
-		if (!err)
-			err = capture_orphans(&c);
+		err = capture_all(&c);
 		capture_free(&c);
 	}
 	if (!err && blockmap_finish(&m) == 0) {
