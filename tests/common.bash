@@ -125,3 +125,8 @@ same_qcow2() {
 	[ "$(stat -c %s "$1")" = "$(stat -c %s "$2")" ] ||
 		fail "$1 and $2 differ in size: $(stat -c %s "$1") vs $(stat -c %s "$2")"
 }
+
+# key FILE KEY: the value of the manifest line "KEY: value"
+key() {
+	sed -n "s/^$2: //p" "$1" | head -n 1
+}

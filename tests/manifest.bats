@@ -18,11 +18,6 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
-# key FILE KEY: the value of the manifest line "KEY: value"
-key() {
-	sed -n "s/^$2: //p" "$1" | head -n 1
-}
-
 # recompute IMAGE MANIFEST: the recipe's digest of a raw IMAGE
 recompute() {
 	python3 "$RECIPE" "$1" "$(key "$2" block-size)" "$(key "$2" image-bytes)" \

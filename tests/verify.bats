@@ -15,10 +15,6 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
-key() {
-	sed -n "s/^$2: //p" "$1" | head -n 1
-}
-
 check_clean() {
 	local fix=$1 src
 	src=$(fixture "$fix")
