@@ -95,7 +95,7 @@ static int open_anonymizer(struct plan *p)
 	errcode_t err = anon_init(&p->anonymizer, p->fs, o->device, o->anonymize == 2);
 
 	if (err == EXT2_ET_UNIMPLEMENTED)
-		msg_plain(_("--anonymize=uuid is not supported yet on %s: uninit_bg without metadata_csum, opened through a backup superblock"),
+		msg_plain(_("--anonymize=uuid refused on %s: its group descriptors' checksums (uninit_bg without metadata_csum) cannot be set under a new UUID when it is opened through a backup superblock; --anonymize keeps the UUID and works"),
 			  o->device);
 	else if (err)
 		msg_err(err, _("while allocating buffers for %s"), o->device);
