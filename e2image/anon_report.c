@@ -54,15 +54,19 @@ void anon_report(const struct anonymizer *a)
 	fprintf(stderr, _("%s: anonymized %s: %llu names (%llu in hash-indexed "
 			  "directories), %llu symlink targets, %llu xattrs, %llu "
 			  "inline files zeroed, %llu deleted entries zeroed, %llu "
-			  "journal blocks zeroed%s%s%s\n"),
+			  "journal blocks zeroed\n"),
 		PROGRAM, a->device, (unsigned long long)n->names,
 		(unsigned long long)n->names_htree, (unsigned long long)n->symlinks,
 		(unsigned long long)n->xattrs, (unsigned long long)n->inline_files,
 		(unsigned long long)n->deleted_entries,
-		(unsigned long long)n->journal_blocks,
-		n->label ? _(", the label") : "",
-		n->last_mounted ? _(", the last-mounted path") : "",
-		n->mmp ? _(", the MMP node and device names") : "");
+		(unsigned long long)n->journal_blocks);
+	if (n->label)
+		fprintf(stderr, _("%s: the label was replaced\n"), PROGRAM);
+	if (n->last_mounted)
+		fprintf(stderr, _("%s: the last-mounted path was replaced\n"), PROGRAM);
+	if (n->mmp)
+		fprintf(stderr, _("%s: the MMP node and device names were replaced\n"),
+			PROGRAM);
 	if (a->uuid_mapped)
 		fprintf(stderr, _("%s: new UUID %s (the old one is in the map only)\n"),
 			PROGRAM, a->new_text);

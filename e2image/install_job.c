@@ -47,9 +47,12 @@ struct identity {
 	unsigned blocksize;
 };
 
-static const char *format_name(enum format f)
+/* The refusal of an image of format f where -r or -Q names another. */
+static const char *wrong_kind(enum format f)
 {
-	return f == F_LEGACY ? _("legacy") : f == F_RAW ? _("raw") : "qcow2";
+	return f == F_LEGACY ? _("%s is a legacy image, not the kind -r or -Q names") :
+	       f == F_RAW ? _("%s is a raw image, not the kind -r or -Q names") :
+	       _("%s is a qcow2 image, not the kind -r or -Q names");
 }
 
 static enum format detect(const char *path)
@@ -374,7 +377,8 @@ static int install_blocks(struct plan *p, const char *target, int is_blockdev)
 		goto out;
 	}
 	if (p->o->verbose)
-		msg_plain(_("installed %llu blocks from %s onto %s"),
+		msg_plain(ngettext("installed %llu block from %s onto %s",
+				   "installed %llu blocks from %s onto %s", held->captured),
 			  (unsigned long long)held->captured, p->o->device, target);
 	ok = 1;
 out:
@@ -425,8 +429,7 @@ int run_install(const struct options *o, e2i_stop *stop)
 		return 1;
 	}
 	if ((o->raw && f != F_RAW) || (o->qcow2 && f != F_QCOW2)) {
-		msg_plain(_("%s is a %s image, not the kind -r or -Q names"), o->image,
-			  format_name(f));
+		msg_plain(wrong_kind(f), o->image);
 		return 1;
 	}
 	if (same_storage(o->device, o->image)) {

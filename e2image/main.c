@@ -4,6 +4,7 @@
  */
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <et/com_err.h>
 #include <ext2fs/ext2_err.h>
@@ -20,15 +21,29 @@
 #include "signals.h"
 #include "verify.h"
 
+/*
+ * The user's locale and our catalogue. E2IMAGE_LOCALEDIR, when set, is
+ * where the catalogues are instead of the installed ones: a build tree's
+ * tests use it, and so can a user trying a translation before installing.
+ */
+static void set_language(void)
+{
+#ifdef ENABLE_NLS
+	const char *dir = getenv("E2IMAGE_LOCALEDIR");
+
+	setlocale(LC_ALL, "");
+	bindtextdomain(E2I_TEXTDOMAIN, dir && *dir ? dir : LOCALEDIR);
+	textdomain(E2I_TEXTDOMAIN);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	e2i_stop *stop;
 	int rc;
 
-	setlocale(LC_ALL, "");
-	bindtextdomain(E2I_TEXTDOMAIN, LOCALEDIR);
-	textdomain(E2I_TEXTDOMAIN);
+	set_language();
 	initialize_ext2_error_table();
 
 	switch (options_parse(&o, argc, argv)) {

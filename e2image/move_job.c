@@ -309,10 +309,11 @@ out:
 	if (err)
 		msg_err(err, "%s", c->err->what);
 	if (!ok)
-		msg_plain(_("the move of %s is unfinished: %llu of %llu blocks %s; run the same command again to finish it, or add --move-abort to undo it (journal: %s)"),
+		msg_plain(aborting ?
+			  _("the move of %s is unfinished: %llu of %llu blocks moved back; run the same command again to finish it, or add --move-abort to undo it (journal: %s)") :
+			  _("the move of %s is unfinished: %llu of %llu blocks moved; run the same command again to finish it, or add --move-abort to undo it (journal: %s)"),
 			  c->o->device, (unsigned long long)mj->done,
-			  (unsigned long long)total,
-			  aborting ? _("moved back") : _("moved"), c->jpath);
+			  (unsigned long long)total, c->jpath);
 	sink->ops->destroy(sink);
 	return ok;
 }
@@ -412,7 +413,7 @@ static int start(struct run_ctx *c, const char *jpath, const struct stat *st,
 	mp.ino = st->st_ino;
 	mp.rdev = st->st_rdev;
 	if (mj_create(jpath, &mp, &p->blocks, c->err, &mj)) {
-		msg_err(c->err->code, "%s; nothing was moved", c->err->what);
+		msg_err(c->err->code, _("%s; nothing was moved"), c->err->what);
 		return 0;
 	}
 	c->is_blockdev = p->is_blockdev;
@@ -478,11 +479,11 @@ int run_move(const struct options *o, e2i_stop *stop)
 			  (unsigned long long)mj->p.dst_off);
 	} else {
 		if (!o->move_abort || mj->state == MJ_ABORTING)
-			msg_plain(_("%s the unfinished move of %s recorded in %s: %llu of %llu blocks were %s"),
-				  mj->state == MJ_ABORTING ? _("undoing") : _("resuming"),
+			msg_plain(mj->state == MJ_ABORTING ?
+				  _("undoing the unfinished move of %s recorded in %s: %llu of %llu blocks were moved back") :
+				  _("resuming the unfinished move of %s recorded in %s: %llu of %llu blocks were moved"),
 				  o->device, jpath, (unsigned long long)mj->done,
-				  (unsigned long long)(mj->state == MJ_ABORTING ? mj->moved : mj->captured),
-				  mj->state == MJ_ABORTING ? _("moved back") : _("moved"));
+				  (unsigned long long)(mj->state == MJ_ABORTING ? mj->moved : mj->captured));
 		undone = mj->state == MJ_ABORTING || o->move_abort;
 		ok = finish(&c, mj);
 		/* The move command found an undo to finish: it did, but it did

@@ -56,8 +56,8 @@ void usage(int to_stdout)
 		"                          holds (legacy, raw or qcow2) back onto the device\n"
 		"                          or file it was taken from; refused when TARGET is\n"
 		"                          mounted or holds another filesystem (-f: anyway)\n"
-		"\n"
-		"What to capture:\n"
+		"\n"), f);
+	fputs(_("What to capture:\n"
 		"  -a, --all-data          file data too, not only metadata\n"
 		"  -s, --scramble          replace directory names as e2fsprogs does\n"
 		"      --anonymize         replace every name and private byte (names,\n"
@@ -69,8 +69,8 @@ void usage(int to_stdout)
 		"  -b, --superblock=N      open the filesystem with the backup superblock at\n"
 		"                          block N, and keep it and its descriptors\n"
 		"  -B, --blocksize=N       block size to use with -b (tried in turn if omitted)\n"
-		"\n"
-		"Raw output:\n"
+		"\n"), f);
+	fputs(_("Raw output:\n"
 		"  -o, --src-offset=N      the filesystem starts N bytes into the source\n"
 		"  -O, --dest-offset=N     write the image N bytes into the output; with a\n"
 		"                          single path and -ra, moves the filesystem in place\n"
@@ -82,8 +82,8 @@ void usage(int to_stdout)
 		"                          a file as FILE.e2image-move; for a device, in\n"
 		"                          /var/lib/e2image-ng/)\n"
 		"      --move-abort        undo an unfinished move instead of finishing it\n"
-		"\n"
-		"Other:\n"
+		"\n"), f);
+	fputs(_("Other:\n"
 		"  -f, --force             image a filesystem mounted read-write anyway\n"
 		"      --sync              wait until the image and its directory entry are\n"
 		"                          on the disk (by default, as with cp, nothing\n"
@@ -105,8 +105,8 @@ void usage(int to_stdout)
 		"      --source=DEV        with --verify: the image must still match DEV\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
-		"\n"
-		"An image file of '-' means standard output. Exit status: 0 success, 1 failure\n"
+		"\n"), f);
+	fputs(_("An image file of '-' means standard output. Exit status: 0 success, 1 failure\n"
 		"(no image), 2 image written but incomplete: the source is damaged or has\n"
 		"unreadable or missing blocks, reported above. SIGINT, SIGTERM and SIGHUP\n"
 		"stop the run, clean up, and end it by the same signal (status 130, 143, 129).\n"),
@@ -150,9 +150,10 @@ static int parse_size(const char *s, uint64_t *v)
 	return 0;
 }
 
-static int bad_number(const char *what, const char *arg)
+/* fmt: the whole message, "%s" the argument. */
+static int bad_number(const char *fmt, const char *arg)
 {
-	msg_plain(_("invalid %s: '%s'"), what, arg);
+	msg_plain(fmt, arg);
 	return PARSE_FAIL;
 }
 
@@ -395,24 +396,24 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 		case 'v': o->verbose = 1; break;
 		case 'b':
 			if (parse_u64(optarg, &o->superblock))
-				return bad_number(_("superblock"), optarg);
+				return bad_number(_("invalid superblock: '%s'"), optarg);
 			break;
 		case 'B': {
 			uint64_t v;
 
 			if (parse_u64(optarg, &v) || v < 1024 || v > 65536 ||
 			    (v & (v - 1)))
-				return bad_number(_("block size"), optarg);
+				return bad_number(_("invalid block size: '%s'"), optarg);
 			o->blocksize = (unsigned)v;
 			break;
 		}
 		case 'o':
 			if (parse_u64(optarg, &o->src_offset))
-				return bad_number(_("source offset"), optarg);
+				return bad_number(_("invalid source offset: '%s'"), optarg);
 			break;
 		case 'O':
 			if (parse_u64(optarg, &o->dest_offset))
-				return bad_number(_("destination offset"), optarg);
+				return bad_number(_("invalid destination offset: '%s'"), optarg);
 			break;
 		case OPT_ANONYMIZE:
 			if (optarg && strcmp(optarg, "uuid") != 0) {
@@ -452,7 +453,7 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			uint64_t v;
 
 			if (parse_u64(optarg, &v) || (v != 2 && v != 3))
-				return bad_number(_("qcow2 version (2 or 3)"), optarg);
+				return bad_number(_("invalid qcow2 version (2 or 3): '%s'"), optarg);
 			o->qcow2_version = (unsigned)v;
 			break;
 		}
@@ -460,7 +461,7 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			if (parse_size(optarg, &o->cluster_size) ||
 			    o->cluster_size < 512 || o->cluster_size > (2u << 20) ||
 			    (o->cluster_size & (o->cluster_size - 1)))
-				return bad_number(_("cluster size (a power of two, 512 to 2M)"),
+				return bad_number(_("invalid cluster size (a power of two, 512 to 2M): '%s'"),
 						  optarg);
 			break;
 		case 'z':
@@ -471,13 +472,13 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			uint64_t v;
 
 			if (parse_u64(optarg, &v) || v < 1 || v > 256)
-				return bad_number(_("number of threads (1 to 256)"), optarg);
+				return bad_number(_("invalid number of threads (1 to 256): '%s'"), optarg);
 			o->threads = (unsigned)v;
 			break;
 		}
 		case OPT_COMPRESS_BUFFER:
 			if (parse_size(optarg, &o->compress_buffer) || !o->compress_buffer)
-				return bad_number(_("buffer size"), optarg);
+				return bad_number(_("invalid buffer size: '%s'"), optarg);
 			break;
 		case 'h':
 			usage(1);

@@ -254,11 +254,10 @@ void plan_transform_copy(const struct plan *p, struct copy_opts *co)
 static int capture_failed(struct plan *p, const struct capture *c,
 			  errcode_t err)
 {
-	if (c->err.ino)
-		msg_err(err, _("%s %u of %s"), _(c->err.doing), c->err.ino,
-			p->o->device);
-	else
-		msg_err(err, _("%s of %s"), _(c->err.doing), p->o->device);
+	char what[512];
+
+	capture_error_text(&c->err, p->o->device, what, sizeof(what));
+	msg_err(err, "%s", what);
 	return 0;
 }
 
@@ -297,12 +296,16 @@ static int report_past_end(struct plan *p)
 	if (!n)
 		return 1;
 	if (!warn_n(&p->warn, WARN_BLOCK, n, 1,
-		    _("%s ends at block %llu (%llu bytes): %llu captured blocks between %llu and %llu lie past its end and are zero-filled in the image"),
+		    ngettext("%s ends at block %llu (%llu bytes): %llu captured block between %llu and %llu lies past its end and is zero-filled in the image",
+			     "%s ends at block %llu (%llu bytes): %llu captured blocks between %llu and %llu lie past its end and are zero-filled in the image",
+			     n),
 		    p->o->device, (unsigned long long)end,
 		    (unsigned long long)p->src.size, (unsigned long long)n,
 		    (unsigned long long)first, (unsigned long long)last))
 		return 1;
-	msg_plain(_("%s ends at block %llu: %llu captured blocks between %llu and %llu lie past its end"),
+	msg_plain(ngettext("%s ends at block %llu: %llu captured block between %llu and %llu lies past its end",
+			   "%s ends at block %llu: %llu captured blocks between %llu and %llu lie past its end",
+			   n),
 		  p->o->device, (unsigned long long)end, (unsigned long long)n,
 		  (unsigned long long)first, (unsigned long long)last);
 	return 0;

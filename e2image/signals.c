@@ -12,12 +12,17 @@
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "nls.h"
 #include "signals.h"
 
 #define NUDGE_USEC 200000
 
 static volatile sig_atomic_t stop_sig;
 static volatile sig_atomic_t warn_first;
+/* The warning, translated before any handler can run: a handler may not
+ * call gettext. */
+static const char *warn_text;
+static size_t warn_len;
 
 static void on_alarm(int sig)
 {
@@ -33,12 +38,9 @@ static void nudge(long usec)
 
 static void on_signal(int sig)
 {
-	static const char warn[] =
-		"\nStopping now will destroy the filesystem, interrupt again if you are sure\n";
-
 	if (warn_first) {
 		warn_first = 0;
-		(void)!write(STDERR_FILENO, warn, sizeof(warn) - 1);
+		(void)!write(STDERR_FILENO, warn_text, warn_len);
 		return;
 	}
 	if (!stop_sig) {
@@ -60,6 +62,8 @@ static void handle(int sig, void (*fn)(int))
 
 volatile sig_atomic_t *signals_install(int move)
 {
+	warn_text = _("\nStopping now will destroy the filesystem, interrupt again if you are sure\n");
+	warn_len = strlen(warn_text);
 	warn_first = move;
 	handle(SIGINT, on_signal);
 	handle(SIGTERM, on_signal);

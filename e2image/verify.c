@@ -54,7 +54,8 @@ static int load_manifest(struct verify *v)
 {
 	const struct options *o = v->o;
 	char why[256], *text;
-	const char *where;
+	const char *where;     /* the manifest's file; NULL: the qcow2 header */
+	int compact;
 
 	if (o->manifest) {
 		text = read_file(o->manifest);
@@ -66,21 +67,33 @@ static int load_manifest(struct verify *v)
 	} else if (v->view.ext) {
 		text = v->view.ext;
 		v->view.ext = NULL;
-		where = _("its qcow2 header");
+		where = NULL;
 	} else {
 		printf(_("%s: no manifest: %s\n"), o->image, v->view.qcow2 ?
 		       _("its qcow2 header has none (give --manifest=FILE)") :
 		       _("a raw image keeps it in a file of its own: give --manifest=FILE"));
 		return 1;
 	}
-	if (vmanifest_parse(&v->man, text, where, why, sizeof(why))) {
-		printf(_("%s: ALTERED: the manifest in %s: %s\n"), o->image, where, why);
+	if (vmanifest_parse(&v->man, text, where ? where : _("its qcow2 header"),
+			    why, sizeof(why))) {
+		if (where)
+			printf(_("%s: ALTERED: the manifest in %s: %s\n"), o->image, where, why);
+		else
+			printf(_("%s: ALTERED: the manifest in its qcow2 header: %s\n"),
+			       o->image, why);
 		return 1;   /* text is the manifest's now: freed with it */
 	}
-	printf(_("%s: manifest from %s%s: %llu captured blocks of %u bytes, %llu problems recorded\n"),
-	       o->image, where, v->man.compact ? _(" (compact form)") : "",
-	       (unsigned long long)v->man.captured, v->man.blocksize,
-	       (unsigned long long)v->man.problems);
+	compact = v->man.compact;
+	if (where)
+		printf(compact ? _("%s: manifest from %s (compact form): %llu captured blocks of %u bytes, %llu problems recorded\n") :
+		       _("%s: manifest from %s: %llu captured blocks of %u bytes, %llu problems recorded\n"),
+		       o->image, where, (unsigned long long)v->man.captured,
+		       v->man.blocksize, (unsigned long long)v->man.problems);
+	else
+		printf(compact ? _("%s: manifest from its qcow2 header (compact form): %llu captured blocks of %u bytes, %llu problems recorded\n") :
+		       _("%s: manifest from its qcow2 header: %llu captured blocks of %u bytes, %llu problems recorded\n"),
+		       o->image, (unsigned long long)v->man.captured,
+		       v->man.blocksize, (unsigned long long)v->man.problems);
 	return 0;
 }
 
@@ -224,7 +237,9 @@ static int status(struct verify *v)
 	}
 	if (v->nbad || v->altered) {
 		if (v->nbad)
-			printf(_("%s: INCOMPLETE OR ALTERED: first bad block %llu (%s, %s), %llu bad blocks in all\n"),
+			printf(ngettext("%s: INCOMPLETE OR ALTERED: first bad block %llu (%s, %s), %llu bad block in all\n",
+					"%s: INCOMPLETE OR ALTERED: first bad block %llu (%s, %s), %llu bad blocks in all\n",
+					v->nbad),
 			       img, (unsigned long long)v->first_blk,
 			       verify_class_name(v), v->first_what,
 			       (unsigned long long)v->nbad);
@@ -235,7 +250,9 @@ static int status(struct verify *v)
 		return 1;
 	}
 	if (v->man.problems) {
-		printf(_("%s: complete, with the %llu problems the capture recorded (see the manifest)\n"),
+		printf(ngettext("%s: complete, with the %llu problem the capture recorded (see the manifest)\n",
+				"%s: complete, with the %llu problems the capture recorded (see the manifest)\n",
+				v->man.problems),
 		       img, (unsigned long long)v->man.problems);
 		return 2;
 	}

@@ -28,11 +28,11 @@ const char *verify_class_name(struct verify *v)
 	size_t i;
 
 	if (v->first_class >= 0)
-		return block_class_name(v->first_class);
+		return _(block_class_name(v->first_class));
 	for (i = 0; i < v->next; i++)
 		if (v->first_blk >= v->ext[i].start &&
 		    v->first_blk - v->ext[i].start < v->ext[i].len)
-			return block_class_name(v->ext[i].c);
+			return _(block_class_name(v->ext[i].c));
 	return _("not captured");
 }
 
@@ -75,9 +75,12 @@ static errcode_t capture_image(struct verify *v, ext2_filsys fs, int all_data,
 		err = capture_all(&c);
 		if (!err)
 			err = blockmap_finish(m);
-		if (err && c.err.ino)
-			msg_err(err, _("%s %u of %s"), _(c.err.doing), c.err.ino, name);
-		else if (err)
+		if (err && c.err.ino) {
+			char what[512];
+
+			capture_error_text(&c.err, name, what, sizeof(what));
+			msg_err(err, "%s", what);
+		} else if (err)
 			msg_err(err, _("while finding the metadata blocks of %s"), name);
 		capture_free(&c);
 	}
@@ -217,7 +220,9 @@ void verify_structure(struct verify *v)
 		check_inode_tables(v, fs, buf);
 		v->nstruct = v->nbad - before;
 		if (v->nbad == before)
-			printf(_("%s: structure: ok: it opens, and the %llu blocks its metadata names are there\n"),
+			printf(ngettext("%s: structure: ok: it opens, and the %llu block its metadata names is there\n",
+					"%s: structure: ok: it opens, and the %llu blocks its metadata names are there\n",
+					m.captured),
 			       v->o->image, (unsigned long long)m.captured);
 	}
 	blockmap_free(&m);
@@ -310,7 +315,9 @@ void verify_source(struct verify *v)
 		       o->image, (unsigned long long)differ,
 		       (unsigned long long)m.captured, o->source);
 	} else {
-		printf(_("%s: source: ok: the %llu blocks captured from %s are the same\n"),
+		printf(ngettext("%s: source: ok: the %llu block captured from %s is the same\n",
+				"%s: source: ok: the %llu blocks captured from %s are the same\n",
+				m.captured),
 		       o->image, (unsigned long long)m.captured, o->source);
 	}
 out:

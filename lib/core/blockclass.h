@@ -21,6 +21,8 @@ enum block_class {
 	BC_COUNT
 };
 
+/* The class's name, untranslated: the manifest's keys use it; a message
+ * shows _(block_class_name(c)). */
 const char *block_class_name(enum block_class c);
 
 #endif

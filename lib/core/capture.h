@@ -23,7 +23,10 @@ struct capture_stats {
 
 /*
  * Where a capture step stopped: the operation and the inode, for a message
- * such as "while iterating over inode 6016".
+ * such as "while iterating over inode 6016 of fs.img". doing is an
+ * untranslated format (N_()): "%u" the inode then "%s" the filesystem when
+ * ino is set, "%s" the filesystem alone when not; capture_error_text()
+ * fills it in.
  */
 struct capture_error {
 	errcode_t code;
@@ -62,6 +65,9 @@ errcode_t capture_init(struct capture *c, ext2_filsys fs,
 		       const struct capture_opts *opts, struct blockmap *map,
 		       struct e2i_warnings *warn);
 void capture_free(struct capture *c);
+/* What e was doing, translated, naming the filesystem fs_name. */
+void capture_error_text(const struct capture_error *e, const char *fs_name,
+			char *buf, size_t len);
 /* True when group g was reported already; marks it reported. */
 int capture_group_warned(struct capture *c, dgrp_t g);
 

@@ -26,6 +26,17 @@ void capture_free(struct capture *c)
 	c->group_warned = NULL;
 }
 
+void capture_error_text(const struct capture_error *e, const char *fs_name,
+			char *buf, size_t len)
+{
+	if (!e->doing)
+		snprintf(buf, len, _("while capturing the metadata of %s"), fs_name);
+	else if (e->ino)
+		snprintf(buf, len, _(e->doing), e->ino, fs_name);
+	else
+		snprintf(buf, len, _(e->doing), fs_name);
+}
+
 int capture_group_warned(struct capture *c, dgrp_t g)
 {
 	if (!c->group_warned) {
@@ -115,22 +126,33 @@ errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 {
 	uint64_t oor = c->map->out_of_range;
 	errcode_t err = capture_inode(c, ino, inode);
-	char past[96] = "";
+	const char *why;
+	int stop;
 
 	if (err == EXT2_ET_NO_MEMORY || err == ENOMEM || err == EINTR || !c->warn)
 		return err;
 	oor = c->map->out_of_range - oor;
 	if (!err && !oor)
 		return 0;
-	if (oor)
-		snprintf(past, sizeof(past),
-			 _("%llu block numbers past the end of the filesystem ignored"),
-			 (unsigned long long)oor);
+	why = err ? (c->why ? _(c->why) : error_message(err)) : NULL;
 	/* One line per inode, whatever is wrong with it. */
-	if (warn(c->warn, WARN_INODE, 1, err ? _("inode %u: %s%s%s; kept the blocks it could still identify")
-					      : _("inode %u: %s%s%s"),
-		 ino, err ? (c->why ? _(c->why) : error_message(err)) : "",
-		 err && oor ? "; " : "", past))
+	if (!err)
+		stop = warn(c->warn, WARN_INODE, 1,
+			    ngettext("inode %u: %llu block number past the end of the filesystem ignored",
+				     "inode %u: %llu block numbers past the end of the filesystem ignored",
+				     oor),
+			    ino, (unsigned long long)oor);
+	else if (oor)
+		stop = warn(c->warn, WARN_INODE, 1,
+			    ngettext("inode %u: %s; %llu block number past the end of the filesystem ignored; kept the blocks it could still identify",
+				     "inode %u: %s; %llu block numbers past the end of the filesystem ignored; kept the blocks it could still identify",
+				     oor),
+			    ino, why, (unsigned long long)oor);
+	else
+		stop = warn(c->warn, WARN_INODE, 1,
+			    _("inode %u: %s; kept the blocks it could still identify"),
+			    ino, why);
+	if (stop)
 		return err ? err : EXT2_ET_BAD_BLOCK_NUM;
 	return 0;
 }

@@ -91,7 +91,7 @@ errcode_t capture_inodes(struct capture *c)
 		buf_blocks = fs->inode_blocks_per_group;
 	err = ext2fs_open_inode_scan(fs, buf_blocks, &scan);
 	if (err) {
-		c->err = (struct capture_error){ err, N_("while opening inode scan"), 0 };
+		c->err = (struct capture_error){ err, N_("while opening inode scan of %s"), 0 };
 		return err;
 	}
 	/* A group without an inode table has no inodes to give. Inodes in
@@ -105,7 +105,7 @@ errcode_t capture_inodes(struct capture *c)
 	for (;;) {
 		if (stopped(c->stop)) {
 			err = EINTR;
-			c->err = (struct capture_error){ err, N_("while scanning the inodes"), 0 };
+			c->err = (struct capture_error){ err, N_("while scanning the inodes of %s"), 0 };
 			break;
 		}
 		err = ext2fs_get_next_inode(scan, &ino, &inode);
@@ -119,7 +119,7 @@ errcode_t capture_inodes(struct capture *c)
 			if (c->warn && io_error(err) && g < fs->group_desc_count) {
 				err = salvage_group(c, g, last);
 				if (err) {
-					c->err = (struct capture_error){ err, N_("while reading the inode table"), 0 };
+					c->err = (struct capture_error){ err, N_("while reading the inode table of %s"), 0 };
 					break;
 				}
 			} else if (!c->warn ||
@@ -127,7 +127,7 @@ errcode_t capture_inodes(struct capture *c)
 			     warn(c->warn, WARN_GROUP, 1,
 				  _("group %u: %s while reading its inode table; its inodes are skipped"),
 				  g, error_message(err)))) {
-				c->err = (struct capture_error){ err, N_("while getting next inode"), ino };
+				c->err = (struct capture_error){ err, N_("while getting next inode %u of %s"), ino };
 				break;
 			}
 			err = 0;
@@ -146,7 +146,7 @@ errcode_t capture_inodes(struct capture *c)
 			continue;
 		err = capture_inode_or_warn(c, ino, &inode);
 		if (err) {
-			c->err = (struct capture_error){ err, N_("while iterating over inode"), ino };
+			c->err = (struct capture_error){ err, N_("while iterating over inode %u of %s"), ino };
 			break;
 		}
 	}

@@ -182,16 +182,16 @@ static errcode_t orphan_file(struct capture *c)
 	return err;
 }
 
-/* Damage here costs the orphans' blocks, not the image. */
+/* Damage here costs the orphans' blocks, not the image. problem: the
+ * warning, "%s" the reason; doing: the capture_error's. */
 static errcode_t orphan_problem(struct capture *c, errcode_t err,
-				const char *doing)
+				const char *problem, const char *doing)
 {
 	if (err && stopped(c->stop))
 		err = EINTR;
 	if (!err || err == EXT2_ET_NO_MEMORY || err == EINTR)
 		goto fatal;
-	if (c->warn && !warn(c->warn, WARN_OTHER, 1, _("%s %s; orphans may be missing"),
-			     error_message(err), _(doing)))
+	if (c->warn && !warn(c->warn, WARN_OTHER, 1, problem, error_message(err)))
 		return 0;
 fatal:
 	if (err)
@@ -202,10 +202,12 @@ fatal:
 errcode_t capture_orphans(struct capture *c)
 {
 	errcode_t err = orphan_problem(c, orphan_list(c),
-				       N_("while reading the orphan list"));
+				       _("%s while reading the orphan list; orphans may be missing"),
+				       N_("while reading the orphan list of %s"));
 
 	if (!err)
 		err = orphan_problem(c, orphan_file(c),
-				     N_("while reading the orphan file"));
+				     _("%s while reading the orphan file; orphans may be missing"),
+				     N_("while reading the orphan file of %s"));
 	return err;
 }

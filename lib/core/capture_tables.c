@@ -7,8 +7,9 @@ static errcode_t add(struct capture *c, blk64_t b, blk64_t n,
 	return blockmap_add(c->map, b, n, cl);
 }
 
-/* A table of group g; one outside the filesystem is reported, not copied. */
-static errcode_t add_table(struct capture *c, dgrp_t g, const char *what,
+/* A table of group g; one outside the filesystem is reported, not copied,
+ * with outside (N_()): "group %u: the TABLE at block %llu lies outside...". */
+static errcode_t add_table(struct capture *c, dgrp_t g, const char *outside,
 			   blk64_t b, blk64_t n, enum block_class cl)
 {
 	ext2_filsys fs = c->fs;
@@ -27,8 +28,7 @@ static errcode_t add_table(struct capture *c, dgrp_t g, const char *what,
 		if (capture_group_warned(c, g))
 			return 0;
 		if (warn(c->warn, WARN_GROUP, 1,
-			 _("group %u: the %s at block %llu lies outside the filesystem"),
-			 g, _(what), (unsigned long long)b))
+			 _(outside), g, (unsigned long long)b))
 			return EXT2_ET_GDESC_BAD_INODE_TABLE;
 		return 0;
 	}
@@ -183,19 +183,19 @@ static errcode_t add_group(struct capture *c, dgrp_t g)
 
 			n = ub < n ? n - ub : 0;
 		}
-		err = add_table(c, g, N_("inode table"), b, n, BC_INODE_TABLE);
+		err = add_table(c, g, N_("group %u: the inode table at block %llu lies outside the filesystem"), b, n, BC_INODE_TABLE);
 		if (err)
 			return err;
 	}
 	b = ext2fs_block_bitmap_loc(fs, g);
 	if (b && !ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT)) {
-		err = add_table(c, g, N_("block bitmap"), b, 1, BC_BITMAP);
+		err = add_table(c, g, N_("group %u: the block bitmap at block %llu lies outside the filesystem"), b, 1, BC_BITMAP);
 		if (err)
 			return err;
 	}
 	b = ext2fs_inode_bitmap_loc(fs, g);
 	if (b && !ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT)) {
-		err = add_table(c, g, N_("inode bitmap"), b, 1, BC_BITMAP);
+		err = add_table(c, g, N_("group %u: the inode bitmap at block %llu lies outside the filesystem"), b, 1, BC_BITMAP);
 		if (err)
 			return err;
 	}
@@ -209,7 +209,7 @@ errcode_t capture_tables(struct capture *c)
 	errcode_t err;
 	dgrp_t g;
 
-	c->err.doing = N_("while marking the fixed tables");
+	c->err.doing = N_("while marking the fixed tables of %s");
 	err = add(c, first, 1, BC_SUPERBLOCK);
 	if (!err)
 		err = add_descriptors(c, first);

@@ -57,9 +57,10 @@ static uint32_t crc(const void *p, size_t n)
 	return (uint32_t)crc32(0, p, (uInt)n);
 }
 
-static errcode_t fail(struct move_journal *j, int e, const char *what)
+/* doing: a translated format naming the journal, "%s" its path. */
+static errcode_t fail(struct move_journal *j, int e, const char *doing)
 {
-	return e2i_seterr(j->err, e, _("%s the move journal %s"), what, j->path);
+	return e2i_seterr(j->err, e, doing, j->path);
 }
 
 static void encode(const struct move_journal *j, unsigned char *b)
@@ -132,7 +133,7 @@ static errcode_t write_header(struct move_journal *j)
 		if (!e && fdatasync(j->fd) < 0)
 			e = errno;
 	}
-	return e ? fail(j, e, _("while writing")) : 0;
+	return e ? fail(j, e, _("while writing the move journal %s")) : 0;
 }
 
 static struct move_journal *alloc(const char *path, struct e2i_error *err)
@@ -208,7 +209,7 @@ errcode_t mj_create(const char *path, const struct mj_params *p,
 	(void)unlink(tmp);
 	j->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (j->fd < 0) {
-		e = fail(j, errno, _("while creating"));
+		e = fail(j, errno, _("while creating the move journal %s"));
 		free(tmp);
 		mj_close(j);
 		return e;
@@ -229,7 +230,7 @@ errcode_t mj_create(const char *path, const struct mj_params *p,
 		if (n == sizeof(rb) || (!more && n)) {
 			rc = crc32(rc, rb, (uInt)n);
 			if ((e = pwrite_full(j->fd, rb, n, off, NULL))) {
-				e = fail(j, e, _("while writing"));
+				e = fail(j, e, _("while writing the move journal %s"));
 				goto bad;
 			}
 			off += n;
@@ -249,16 +250,16 @@ errcode_t mj_create(const char *path, const struct mj_params *p,
 		/* Both slots: either copy is a whole header from the start. */
 		if ((e = pwrite_full(j->fd, b, sizeof(b), 0, NULL)) ||
 		    (e = pwrite_full(j->fd, b, sizeof(b), HDR_SLOT, NULL))) {
-			e = fail(j, e, _("while writing"));
+			e = fail(j, e, _("while writing the move journal %s"));
 			goto bad;
 		}
 	}
 	if (fdatasync(j->fd) < 0) {
-		e = fail(j, errno, _("while writing"));
+		e = fail(j, errno, _("while writing the move journal %s"));
 		goto bad;
 	}
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
-		e = fail(j, errno, _("while creating"));
+		e = fail(j, errno, _("while creating the move journal %s"));
 		goto bad;
 	}
 	sync_dir(path);
@@ -297,7 +298,7 @@ errcode_t mj_open(const char *path, struct e2i_error *err,
 	memset(hb, 0, sizeof(hb));
 	if ((e = pread_full(j->fd, ha, sizeof(ha), 0, &got, NULL)) ||
 	    (e = pread_full(j->fd, hb, sizeof(hb), HDR_SLOT, &got, NULL))) {
-		e = fail(j, e, _("while reading"));
+		e = fail(j, e, _("while reading the move journal %s"));
 		goto bad;
 	}
 	a = *j;
@@ -326,14 +327,14 @@ errcode_t mj_runs(struct move_journal *j, uint64_t first, struct blockmap *m)
 	errcode_t e = 0;
 
 	if (j->nruns > (SIZE_MAX / sizeof(*runs)))
-		return fail(j, EINVAL, _("while reading"));
+		return fail(j, EINVAL, _("while reading the move journal %s"));
 	runs = malloc((j->nruns ? j->nruns : 1) * sizeof(*runs));
 	if (!runs)
-		return fail(j, ENOMEM, _("while reading"));
+		return fail(j, ENOMEM, _("while reading the move journal %s"));
 	for (i = 0; i < j->nruns; i++) {
 		if ((e = pread_full(j->fd, rb, 16, RUNS_OFF + i * 16, &got, NULL)) ||
 		    got != 16) {
-			e = fail(j, e ? e : EINVAL, _("while reading"));
+			e = fail(j, e ? e : EINVAL, _("while reading the move journal %s"));
 			goto out;
 		}
 		rc = crc32(rc, rb, 16);
@@ -357,14 +358,14 @@ errcode_t mj_runs(struct move_journal *j, uint64_t first, struct blockmap *m)
 		if (take < r.len && j->p.dst_off > j->p.src_off)
 			r.start += r.len - take;
 		if (blockmap_add(m, r.start, take, BC_DATA)) {
-			e = fail(j, ENOMEM, _("while reading"));
+			e = fail(j, ENOMEM, _("while reading the move journal %s"));
 			goto out;
 		}
 		if (first != UINT64_MAX)
 			first -= take;
 	}
 	if (blockmap_finish(m))
-		e = fail(j, ENOMEM, _("while reading"));
+		e = fail(j, ENOMEM, _("while reading the move journal %s"));
 out:
 	free(runs);
 	return e;
@@ -390,25 +391,25 @@ errcode_t mj_set_record(struct move_journal *j, const struct copy_seg *segs,
 	put64(b, nsegs);
 	rc = crc32(rc, b, 8);
 	if ((e = pwrite_full(j->fd, b, 8, off, NULL)))
-		return fail(j, e, _("while writing"));
+		return fail(j, e, _("while writing the move journal %s"));
 	off += 8;
 	for (i = 0; i < nsegs; i++) {
 		put64(b, segs[i].blk);
 		put64(b + 8, segs[i].n);
 		rc = crc32(rc, b, 16);
 		if ((e = pwrite_full(j->fd, b, 16, off, NULL)))
-			return fail(j, e, _("while writing"));
+			return fail(j, e, _("while writing the move journal %s"));
 		off += 16;
 		blocks += segs[i].n;
 	}
 	len = blocks * j->p.blocksize;
 	rc = crc32(rc, data, (uInt)len);
 	if ((e = pwrite_full(j->fd, data, len, off, NULL)))
-		return fail(j, e, _("while writing"));
+		return fail(j, e, _("while writing the move journal %s"));
 	/* On the disk before a header names it: a named record that fails
 	 * its CRC is damage, never a torn write. */
 	if (fdatasync(j->fd) < 0)
-		return fail(j, errno, _("while writing"));
+		return fail(j, errno, _("while writing the move journal %s"));
 	j->rec_len = off + len - j->rec_off;
 	j->rec_crc = (uint32_t)rc;
 	return write_header(j);
@@ -437,11 +438,11 @@ errcode_t mj_get_record(struct move_journal *j, struct copy_seg **segs,
 		return damaged(j);
 	buf = malloc(j->rec_len);
 	if (!buf)
-		return fail(j, ENOMEM, _("while reading"));
+		return fail(j, ENOMEM, _("while reading the move journal %s"));
 	e = pread_full(j->fd, buf, j->rec_len, j->rec_off, &got, NULL);
 	if (e || got != j->rec_len || (uint32_t)crc(buf, j->rec_len) != j->rec_crc) {
 		free(buf);
-		return e ? fail(j, e, _("while reading")) : damaged(j);
+		return e ? fail(j, e, _("while reading the move journal %s")) : damaged(j);
 	}
 	n = get64(buf);
 	if (n > (j->rec_len - 8) / 16) {
@@ -451,7 +452,7 @@ errcode_t mj_get_record(struct move_journal *j, struct copy_seg **segs,
 	*segs = malloc((n ? n : 1) * sizeof(**segs));
 	if (!*segs) {
 		free(buf);
-		return fail(j, ENOMEM, _("while reading"));
+		return fail(j, ENOMEM, _("while reading the move journal %s"));
 	}
 	for (i = 0, p = buf + 8; i < n; i++, p += 16) {
 		(*segs)[i].blk = get64(p);
@@ -469,7 +470,7 @@ errcode_t mj_get_record(struct move_journal *j, struct copy_seg **segs,
 		free(*segs);
 		*segs = NULL;
 		free(buf);
-		return fail(j, ENOMEM, _("while reading"));
+		return fail(j, ENOMEM, _("while reading the move journal %s"));
 	}
 	memcpy(*data, p, blocks * j->p.blocksize);
 	*nsegs = n;
@@ -489,7 +490,7 @@ errcode_t mj_start_abort(struct move_journal *j)
 errcode_t mj_remove(struct move_journal *j)
 {
 	if (unlink(j->path) < 0)
-		return fail(j, errno, _("while removing"));
+		return fail(j, errno, _("while removing the move journal %s"));
 	sync_dir(j->path);
 	return 0;
 }

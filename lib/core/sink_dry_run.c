@@ -32,6 +32,7 @@ static errcode_t dr_write(struct sink *s, uint64_t blk, uint64_t n,
 			  const void *buf)
 {
 	struct dry_run *d = (struct dry_run *)s;
+	const char *line = _("Writing block %llu\n");  /* once, not per block */
 	uint64_t i;
 
 	for (i = 0; i < n; i++) {
@@ -39,7 +40,7 @@ static errcode_t dr_write(struct sink *s, uint64_t blk, uint64_t n,
 			s->skipped++;
 			continue;
 		}
-		if (printf("Writing block %llu\n", (unsigned long long)(blk + i)) < 0)
+		if (printf(line, (unsigned long long)(blk + i)) < 0)
 			return e2i_seterr(s->err, errno, _("while writing to stdout"));
 		s->written++;
 	}

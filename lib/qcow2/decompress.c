@@ -13,6 +13,7 @@
 #ifdef HAVE_ZSTD
 #include <zstd.h>
 #endif
+#include "../core/nls.h"
 #include "decompress.h"
 #include "qcow2.h"
 
@@ -66,7 +67,7 @@ static int zlib_inflate(struct qcow2_decompressor *d, const void *in,
 	int ret;
 
 	if (inflateReset(&d->zs) != Z_OK) {
-		*why = "cannot reset zlib";
+		*why = _("cannot reset zlib");
 		return -1;
 	}
 	d->zs.next_in = (unsigned char *)in;
@@ -81,7 +82,7 @@ static int zlib_inflate(struct qcow2_decompressor *d, const void *in,
 		*produced = cs - d->zs.avail_out;
 		return -1;
 	}
-	*why = d->zs.msg ? d->zs.msg : "zlib error";
+	*why = d->zs.msg ? d->zs.msg : _("zlib error");
 	return -1;
 }
 
@@ -226,7 +227,7 @@ static void work(void *ctx, void *batch)
 				     &b->produced[i]) == 0)
 			b->why[i] = NULL, b->produced[i] = UINT64_MAX;
 		else if (!b->why[i] && b->produced[i] == UINT64_MAX)
-			b->why[i] = "unknown error";
+			b->why[i] = _("unknown error");
 }
 
 void qcow2_decompress_ops(struct qcow2_opool_ops *ops, int *type)

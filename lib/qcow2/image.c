@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../core/nls.h"
 #include "compress.h"
 #include "image.h"
 #include "qcow2.h"
@@ -416,12 +417,12 @@ int qcow2_image_new(const struct qcow2_image_params *prm,
 	*out = NULL;
 	if (prm->cluster_bits < QCOW2_MIN_CLUSTER_BITS ||
 	    prm->cluster_bits > QCOW2_MAX_CLUSTER_BITS || !prm->emit)
-		return bad(why, whylen, "invalid qcow2 layout parameters");
+		return bad(why, whylen, _("invalid qcow2 layout parameters"));
 	if (prm->compress != QCOW2_NO_COMPRESSION &&
 	    !qcow2_codec_available(prm->compress))
-		return bad(why, whylen, "this build cannot write that compression type");
+		return bad(why, whylen, _("this build cannot write that compression type"));
 	if (prm->compress == QCOW2_COMPRESS_ZSTD && prm->version < 3)
-		return bad(why, whylen, "zstd compression needs a version 3 image");
+		return bad(why, whylen, _("zstd compression needs a version 3 image"));
 	img = calloc(1, sizeof(*img));
 	if (!img)
 		return ENOMEM;

@@ -1,4 +1,5 @@
 #include <string.h>
+#include "../core/nls.h"
 #include "layout.h"
 #include "qcow2.h"
 
@@ -147,12 +148,12 @@ const char *qcow2_plan_strerror(enum qcow2_plan_result r)
 {
 	switch (r) {
 	case QCOW2_PLAN_OK:
-		return "no error";
+		return _("no error");
 	case QCOW2_PLAN_L1_TOO_LARGE:
-		return "the L1 table would exceed qemu's 32 MiB limit: choose a larger cluster size";
+		return _("the L1 table would exceed qemu's 32 MiB limit: choose a larger cluster size");
 	case QCOW2_PLAN_REFTABLE_TOO_LARGE:
-		return "the refcount table would exceed qemu's 8 MiB limit: choose a larger cluster size";
+		return _("the refcount table would exceed qemu's 8 MiB limit: choose a larger cluster size");
 	default:
-		return "invalid qcow2 layout parameters";
+		return _("invalid qcow2 layout parameters");
 	}
 }

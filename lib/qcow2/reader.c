@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "../core/nls.h"
 #include "decompress.h"
 #include "hostmap.h"
 #include "qcow2.h"
@@ -123,7 +124,7 @@ static int read_at(struct qcow2_reader *r, void *buf, size_t len, uint64_t off,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return fail(r, "%s reading %s at offset 0x%llx", strerror(errno),
+			return fail(r, _("%s reading %s at offset 0x%llx"), strerror(errno),
 				    what, (unsigned long long)(off + done));
 		}
 		if (n == 0)
@@ -155,13 +156,13 @@ static int place_table(struct qcow2_reader *r, const char *what, uint64_t off,
 		       uint64_t bytes, uint64_t fs)
 {
 	if (off & (r->cs - 1))
-		return fail(r, "%s offset 0x%llx is not cluster-aligned", what,
+		return fail(r, _("%s offset 0x%llx is not cluster-aligned"), what,
 			    (unsigned long long)off);
 	if (off < r->cs)
-		return fail(r, "%s offset 0x%llx overlaps the header", what,
+		return fail(r, _("%s offset 0x%llx overlaps the header"), what,
 			    (unsigned long long)off);
 	if (!inside_file(r, off, bytes))
-		return fail(r, "%s at 0x%llx (%llu bytes) is past the end of the file (0x%llx bytes)",
+		return fail(r, _("%s at 0x%llx (%llu bytes) is past the end of the file (0x%llx bytes)"),
 			    what, (unsigned long long)off,
 			    (unsigned long long)bytes, (unsigned long long)fs);
 	return 0;
@@ -178,11 +179,15 @@ static const char *overlap(const struct qcow2_reader *r, uint64_t off,
 			   uint64_t len)
 {
 	if (off < r->cs)
-		return "the header";
+		/* TRANSLATORS: "the header", "the L1 table", "the refcount
+		   table" and "the L2 table of L1 entry %llu", "compressed
+		   data", "data" go in "... overlaps %s" and in "%s reading %s
+		   at offset 0x%llx". */
+		return _("the header");
 	if (ranges_meet(off, len, r->l1_off, r->l1_len))
-		return "the L1 table";
+		return _("the L1 table");
 	if (ranges_meet(off, len, r->rt_off, r->rt_len))
-		return "the refcount table";
+		return _("the refcount table");
 	return NULL;
 }
 
@@ -197,22 +202,22 @@ static int check_header(struct qcow2_reader *r)
 	size_t n = fs < sizeof(buf) ? (size_t)fs : sizeof(buf);
 
 	if (fs < QCOW2_V2_HEADER_LEN)
-		return fail(r, "file too short for a qcow2 header (%llu bytes)",
+		return fail(r, _("file too short for a qcow2 header (%llu bytes)"),
 			    (unsigned long long)fs);
-	if (read_at(r, buf, n, 0, "the header"))
+	if (read_at(r, buf, n, 0, _("the header")))
 		return -1;
 	if (qcow2_header_decode(h, buf, n) < 0 && h->magic == QCOW2_MAGIC &&
 	    h->version == 3)
-		return fail(r, "file too short for a version 3 qcow2 header (%llu bytes)",
+		return fail(r, _("file too short for a version 3 qcow2 header (%llu bytes)"),
 			    (unsigned long long)fs);
 	if (h->magic != QCOW2_MAGIC)
-		return fail(r, "bad magic number 0x%08x: not a qcow2 image", h->magic);
+		return fail(r, _("bad magic number 0x%08x: not a qcow2 image"), h->magic);
 	if (h->version != 2 && h->version != 3)
-		return fail(r, "unsupported qcow2 version %u (only 2 and 3 exist)",
+		return fail(r, _("unsupported qcow2 version %u (only 2 and 3 exist)"),
 			    h->version);
 	if (h->cluster_bits < QCOW2_MIN_CLUSTER_BITS ||
 	    h->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
-		return fail(r, "unsupported cluster size 2^%u (cluster_bits must be %d to %d)",
+		return fail(r, _("unsupported cluster size 2^%u (cluster_bits must be %d to %d)"),
 			    h->cluster_bits, QCOW2_MIN_CLUSTER_BITS,
 			    QCOW2_MAX_CLUSTER_BITS);
 	r->cb = h->cluster_bits;
@@ -220,78 +225,80 @@ static int check_header(struct qcow2_reader *r)
 	r->l2e = r->cs / 8;
 	if (h->version == 3) {
 		if (h->header_length < QCOW2_V3_HEADER_LEN)
-			return fail(r, "header length %u is too short (a version 3 header has at least 104 bytes)",
+			return fail(r, _("header length %u is too short (a version 3 header has at least 104 bytes)"),
 				    h->header_length);
 		if (h->header_length % 8)
-			return fail(r, "header length %u is not a multiple of 8",
+			return fail(r, _("header length %u is not a multiple of 8"),
 				    h->header_length);
 		if (h->header_length > r->cs)
-			return fail(r, "header length %u exceeds the cluster size (%llu)",
+			return fail(r, _("header length %u exceeds the cluster size (%llu)"),
 				    h->header_length, (unsigned long long)r->cs);
 		if (h->header_length > fs)
-			return fail(r, "header length %u is past the end of the file (0x%llx bytes)",
+			return fail(r, _("header length %u is past the end of the file (0x%llx bytes)"),
 				    h->header_length, (unsigned long long)fs);
 	}
 	if (h->incompatible_features & QCOW2_INCOMPAT_CORRUPT)
-		return fail(r, "image is marked corrupt (incompatible feature bit 1): its tables cannot be trusted; 'qemu-img check -r all' may repair it");
+		return fail(r, _("image is marked corrupt (incompatible feature bit 1): its tables cannot be trusted; 'qemu-img check -r all' may repair it"));
 	if (h->incompatible_features & QCOW2_INCOMPAT_DATA_FILE)
-		return fail(r, "image keeps its data in an external data file (incompatible feature bit 2), which is not supported");
+		return fail(r, _("image keeps its data in an external data file (incompatible feature bit 2), which is not supported"));
 	if (h->incompatible_features & QCOW2_INCOMPAT_EXTL2)
-		return fail(r, "image uses extended L2 entries (incompatible feature bit 4), which are not supported");
+		return fail(r, _("image uses extended L2 entries (incompatible feature bit 4), which are not supported"));
 	if (h->incompatible_features & ~known)
-		return fail(r, "unknown incompatible feature bits 0x%llx",
+		return fail(r, _("unknown incompatible feature bits 0x%llx"),
 			    (unsigned long long)(h->incompatible_features & ~known));
 	if (h->compression_type > QCOW2_COMPRESS_ZSTD)
-		return fail(r, "unknown compression type %u", h->compression_type);
+		return fail(r, _("unknown compression type %u"), h->compression_type);
 	if (!!h->compression_type !=
 	    !!(h->incompatible_features & QCOW2_INCOMPAT_COMPRESSION))
-		return fail(r, "compression type %u does not agree with the compression-type feature bit",
+		return fail(r, _("compression type %u does not agree with the compression-type feature bit"),
 			    h->compression_type);
 	if (h->refcount_order > 6)
-		return fail(r, "refcount order %u is too large (at most 6)",
+		return fail(r, _("refcount order %u is too large (at most 6)"),
 			    h->refcount_order);
 	if (h->crypt_method)
-		return fail(r, "image is encrypted (method %u), which is not supported",
+		return fail(r, _("image is encrypted (method %u), which is not supported"),
 			    h->crypt_method);
 	if (h->backing_file_offset)
-		return fail(r, "image has a backing file, which is not supported: its data is incomplete on its own");
+		return fail(r, _("image has a backing file, which is not supported: its data is incomplete on its own"));
 	if (h->size == 0)
-		return fail(r, "virtual size is 0");
+		return fail(r, _("virtual size is 0"));
 	if (h->size > MAX_VIRTUAL_SIZE)
-		return fail(r, "virtual size 0x%llx is too large (more than 2^56 bytes)",
+		return fail(r, _("virtual size 0x%llx is too large (more than 2^56 bytes)"),
 			    (unsigned long long)h->size);
 	if (h->size % 512)
-		return fail(r, "virtual size %llu is not a multiple of 512",
+		return fail(r, _("virtual size %llu is not a multiple of 512"),
 			    (unsigned long long)h->size);
 
 	/* L1: enough entries for the size, at most qemu's 32 MiB. */
 	shift = 2 * r->cb - 3;
 	r->l1n = (h->size >> shift) + !!(h->size & ((1ull << shift) - 1));
 	if (h->l1_size < r->l1n)
-		return fail(r, "L1 table has %u entries, too few for the virtual size (%llu needed)",
+		return fail(r, _("L1 table has %u entries, too few for the virtual size (%llu needed)"),
 			    h->l1_size, (unsigned long long)r->l1n);
 	l1_bytes = (uint64_t)h->l1_size * 8;
 	if (l1_bytes > QCOW2_MAX_L1_BYTES)
-		return fail(r, "L1 table of %u entries is too large (more than 32 MiB)",
+		return fail(r, _("L1 table of %u entries is too large (more than 32 MiB)"),
 			    h->l1_size);
-	if (place_table(r, "L1 table", h->l1_table_offset, l1_bytes, fs))
+	/* TRANSLATORS: "L1 table" and "refcount table" start "%s offset
+	   0x%llx is not cluster-aligned" and the like. */
+	if (place_table(r, _("L1 table"), h->l1_table_offset, l1_bytes, fs))
 		return -1;
 	r->l1_off = h->l1_table_offset;
 	r->l1_len = round_up(l1_bytes, r->cs);
 
 	/* The refcount table: only located and bounded, never read. */
 	if (h->refcount_table_clusters == 0)
-		return fail(r, "image has no refcount table (0 clusters)");
+		return fail(r, _("image has no refcount table (0 clusters)"));
 	if ((uint64_t)h->refcount_table_clusters > QCOW2_MAX_REFTABLE_BYTES >> r->cb)
-		return fail(r, "refcount table of %u clusters is too large (more than 8 MiB)",
+		return fail(r, _("refcount table of %u clusters is too large (more than 8 MiB)"),
 			    h->refcount_table_clusters);
 	rt_bytes = (uint64_t)h->refcount_table_clusters << r->cb;
-	if (place_table(r, "refcount table", h->refcount_table_offset, rt_bytes, fs))
+	if (place_table(r, _("refcount table"), h->refcount_table_offset, rt_bytes, fs))
 		return -1;
 	r->rt_off = h->refcount_table_offset;
 	r->rt_len = rt_bytes;
 	if (ranges_meet(r->l1_off, r->l1_len, r->rt_off, r->rt_len))
-		return fail(r, "L1 table at 0x%llx overlaps the refcount table at 0x%llx",
+		return fail(r, _("L1 table at 0x%llx overlaps the refcount table at 0x%llx"),
 			    (unsigned long long)r->l1_off, (unsigned long long)r->rt_off);
 
 	/* A snapshot shares clusters with the active state, which the
@@ -300,12 +307,12 @@ static int check_header(struct qcow2_reader *r)
 	if (h->nb_snapshots &&
 	    ((h->snapshots_offset & (r->cs - 1)) || h->snapshots_offset < r->cs ||
 	     h->snapshots_offset >= fs))
-		return fail(r, "snapshot table offset 0x%llx is invalid (unaligned, in the header or past the end of the file)",
+		return fail(r, _("snapshot table offset 0x%llx is invalid (unaligned, in the header or past the end of the file)"),
 			    (unsigned long long)h->snapshots_offset);
-	if (h->nb_snapshots == 1)
-		return fail(r, "image has 1 internal snapshot, which is not supported");
 	if (h->nb_snapshots)
-		return fail(r, "image has %u internal snapshots, which are not supported",
+		return fail(r, ngettext("image has %u internal snapshot, which is not supported",
+					"image has %u internal snapshots, which are not supported",
+					h->nb_snapshots),
 			    h->nb_snapshots);
 	return 0;
 }
@@ -319,7 +326,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static int out_of_memory(struct qcow2_reader *r)
 {
-	return fail(r, "out of memory checking a file of %llu bytes",
+	return fail(r, _("out of memory checking a file of %llu bytes"),
 		    (unsigned long long)r->file_size);
 }
 
@@ -338,7 +345,7 @@ static int claim_l2_tables(struct qcow2_reader *r)
 		case O_L2:
 			for (k = 0; (r->l1[k] & QCOW2_OFFSET_MASK) != off; k++)
 				;
-			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is also used by L1 entry %llu",
+			return fail(r, _("L2 table offset 0x%llx in L1 entry %llu is also used by L1 entry %llu"),
 				    (unsigned long long)off, (unsigned long long)i,
 				    (unsigned long long)k);
 		default:
@@ -410,11 +417,11 @@ static int load_l1(struct qcow2_reader *r)
 	r->l1 = malloc(r->l1n * sizeof(uint64_t));
 	r->owners = hostmap_new(round_up(r->file_size, r->cs) >> r->cb);
 	if (!r->l1 || !r->owners)
-		return fail(r, "out of memory for an L1 table of %llu entries",
+		return fail(r, _("out of memory for an L1 table of %llu entries"),
 			    (unsigned long long)r->l1n);
 	/* Read in place and turned to host order in place: one copy of a
 	 * table that may be 32 MiB. */
-	if (read_at(r, r->l1, r->l1n * 8, r->l1_off, "the L1 table"))
+	if (read_at(r, r->l1, r->l1n * 8, r->l1_off, _("the L1 table")))
 		return -1;
 	for (i = 0; i < r->l1n; i++)
 		r->l1[i] = qcow2_be64((const unsigned char *)&r->l1[i]);
@@ -425,32 +432,32 @@ static int load_l1(struct qcow2_reader *r)
 		if (!e)
 			continue;
 		if (e & QCOW2_L1E_RESERVED)
-			return fail(r, "L1 entry %llu (0x%016llx) has reserved bits set",
+			return fail(r, _("L1 entry %llu (0x%016llx) has reserved bits set"),
 				    (unsigned long long)i, (unsigned long long)e);
 		off = e & QCOW2_OFFSET_MASK;
 		if (off & (r->cs - 1))
-			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is not cluster-aligned",
+			return fail(r, _("L2 table offset 0x%llx in L1 entry %llu is not cluster-aligned"),
 				    (unsigned long long)off, (unsigned long long)i);
 		if (off >= r->file_size)
-			return fail(r, "L2 table offset 0x%llx in L1 entry %llu is past the end of the file (0x%llx bytes)",
+			return fail(r, _("L2 table offset 0x%llx in L1 entry %llu is past the end of the file (0x%llx bytes)"),
 				    (unsigned long long)off, (unsigned long long)i,
 				    (unsigned long long)r->file_size);
 		/* qemu writes whole tables: a table cut short is a truncated
 		 * file, and its missing entries would read as holes. */
 		if (r->file_size - off < r->cs)
-			return fail(r, "L2 table at 0x%llx in L1 entry %llu ends past the end of the file (0x%llx bytes): the file is truncated",
+			return fail(r, _("L2 table at 0x%llx in L1 entry %llu ends past the end of the file (0x%llx bytes): the file is truncated"),
 				    (unsigned long long)off, (unsigned long long)i,
 				    (unsigned long long)r->file_size);
 		what = overlap(r, off, r->cs);
 		if (what)
-			return fail(r, "L2 table offset 0x%llx in L1 entry %llu overlaps %s",
+			return fail(r, _("L2 table offset 0x%llx in L1 entry %llu overlaps %s"),
 				    (unsigned long long)off, (unsigned long long)i, what);
 	}
 	return claim_l2_tables(r);
 }
 
-/* Names an L2 entry in a message; needs l1i, j and guest in scope. */
-#define WHERE "L2 entry %llu of L1 entry %llu (guest offset 0x%llx)"
+/* The arguments that name an L2 entry in a message ("L2 entry %llu of L1
+ * entry %llu (guest offset 0x%llx)"); needs l1i, j and guest in scope. */
 #define WHERE_ARGS (unsigned long long)j, (unsigned long long)l1i, \
 		   (unsigned long long)guest
 
@@ -469,31 +476,31 @@ static int classify(struct qcow2_reader *r, uint64_t l1i, uint64_t j, uint64_t e
 		off = e & ((1ull << x) - 1);
 #ifndef HAVE_ZSTD
 		if (r->h.compression_type == QCOW2_COMPRESS_ZSTD)
-			return fail(r, "compressed cluster in " WHERE " uses zstd, but this e2image was compiled without zstd",
+			return fail(r, _("compressed cluster in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) uses zstd, but this e2image was compiled without zstd"),
 				    WHERE_ARGS);
 #endif
 		if (off >> 56)
-			return fail(r, "compressed cluster offset 0x%llx in " WHERE " is too large",
+			return fail(r, _("compressed cluster offset 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) is too large"),
 				    (unsigned long long)off, WHERE_ARGS);
 		if (off >= r->file_size)
-			return fail(r, "compressed cluster offset 0x%llx in " WHERE " is past the end of the file (0x%llx bytes)",
+			return fail(r, _("compressed cluster offset 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) is past the end of the file (0x%llx bytes)"),
 				    (unsigned long long)off, WHERE_ARGS,
 				    (unsigned long long)r->file_size);
 		*csize = nsec * 512 - (off & 511);
 		what = overlap(r, off, *csize);
 		if (what)
-			return fail(r, "compressed cluster at 0x%llx in " WHERE " overlaps %s",
+			return fail(r, _("compressed cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) overlaps %s"),
 				    (unsigned long long)off, WHERE_ARGS, what);
 		*kind = K_COMPRESSED;
 		*host = off;
 		return 0;
 	}
 	if (e & QCOW2_L2E_STD_RESERVED)
-		return fail(r, WHERE " (0x%016llx) has reserved bits set", WHERE_ARGS,
+		return fail(r, _("L2 entry %llu of L1 entry %llu (guest offset 0x%llx) (0x%016llx) has reserved bits set"), WHERE_ARGS,
 			    (unsigned long long)e);
 	if (e & QCOW2_OFLAG_ZERO) {
 		if (r->h.version < 3)
-			return fail(r, WHERE " has the zero flag, which a version 2 image cannot have",
+			return fail(r, _("L2 entry %llu of L1 entry %llu (guest offset 0x%llx) has the zero flag, which a version 2 image cannot have"),
 				    WHERE_ARGS);
 		*kind = K_ZERO;
 		return 0;
@@ -501,20 +508,20 @@ static int classify(struct qcow2_reader *r, uint64_t l1i, uint64_t j, uint64_t e
 	off = e & QCOW2_OFFSET_MASK;
 	if (!off) {
 		if (e)
-			return fail(r, "data cluster offset 0 in " WHERE " overlaps the header",
+			return fail(r, _("data cluster offset 0 in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) overlaps the header"),
 				    WHERE_ARGS);
 		return 0;
 	}
 	if (off & (r->cs - 1))
-		return fail(r, "data cluster offset 0x%llx in " WHERE " is not cluster-aligned",
+		return fail(r, _("data cluster offset 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) is not cluster-aligned"),
 			    (unsigned long long)off, WHERE_ARGS);
 	if (off >= r->file_size)
-		return fail(r, "data cluster offset 0x%llx in " WHERE " is past the end of the file (0x%llx bytes)",
+		return fail(r, _("data cluster offset 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) is past the end of the file (0x%llx bytes)"),
 			    (unsigned long long)off, WHERE_ARGS,
 			    (unsigned long long)r->file_size);
 	what = overlap(r, off, r->cs);
 	if (what)
-		return fail(r, "data cluster at 0x%llx in " WHERE " overlaps %s",
+		return fail(r, _("data cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) overlaps %s"),
 			    (unsigned long long)off, WHERE_ARGS, what);
 	*kind = K_DATA;
 	*host = off;
@@ -553,10 +560,10 @@ static int meet_start(struct qcow2_reader *r, uint64_t l1i, uint64_t j,
 			hi = mid;
 	}
 	if (lo == r->ncstarts || r->cstarts[lo] != off)
-		return fail(r, "compressed cluster at 0x%llx in " WHERE " was not in the image when it was opened: the file is changing",
+		return fail(r, _("compressed cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) was not in the image when it was opened: the file is changing"),
 			    (unsigned long long)off, WHERE_ARGS);
 	if (r->cseen[lo])
-		return fail(r, "compressed cluster at 0x%llx in " WHERE " starts at the same byte as another compressed cluster",
+		return fail(r, _("compressed cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) starts at the same byte as another compressed cluster"),
 			    (unsigned long long)off, WHERE_ARGS);
 	r->cseen[lo] = 1;
 	return 0;
@@ -574,13 +581,13 @@ static int claim(struct qcow2_reader *r, uint64_t l1i, uint64_t j, enum kind k,
 		case O_NONE:
 			return 0;
 		case O_L2:
-			return fail(r, "data cluster at 0x%llx in " WHERE " overlaps an L2 table",
+			return fail(r, _("data cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) overlaps an L2 table"),
 				    (unsigned long long)host, WHERE_ARGS);
 		case O_DATA:
-			return fail(r, "data cluster at 0x%llx in " WHERE " is also used by another L2 entry",
+			return fail(r, _("data cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) is also used by another L2 entry"),
 				    (unsigned long long)host, WHERE_ARGS);
 		case O_COMPRESSED:
-			return fail(r, "data cluster at 0x%llx in " WHERE " also holds compressed data of another L2 entry",
+			return fail(r, _("data cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) also holds compressed data of another L2 entry"),
 				    (unsigned long long)host, WHERE_ARGS);
 		default:
 			return out_of_memory(r);
@@ -599,11 +606,11 @@ static int claim(struct qcow2_reader *r, uint64_t l1i, uint64_t j, enum kind k,
 		case O_COMPRESSED:
 			continue;
 		case O_L2:
-			return fail(r, "compressed cluster at 0x%llx in " WHERE " overlaps the L2 table at 0x%llx",
+			return fail(r, _("compressed cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) overlaps the L2 table at 0x%llx"),
 				    (unsigned long long)host, WHERE_ARGS,
 				    (unsigned long long)(c << r->cb));
 		case O_DATA:
-			return fail(r, "compressed cluster at 0x%llx in " WHERE " overlaps the data cluster at 0x%llx of another L2 entry",
+			return fail(r, _("compressed cluster at 0x%llx in L2 entry %llu of L1 entry %llu (guest offset 0x%llx) overlaps the data cluster at 0x%llx of another L2 entry"),
 				    (unsigned long long)host, WHERE_ARGS,
 				    (unsigned long long)(c << r->cb));
 		default:
@@ -612,7 +619,6 @@ static int claim(struct qcow2_reader *r, uint64_t l1i, uint64_t j, enum kind k,
 	}
 	return first_walk ? add_start(r, host) : meet_start(r, l1i, j, host);
 }
-#undef WHERE
 #undef WHERE_ARGS
 
 /* Entries of L2 table l1i that lie inside the virtual size. */
@@ -647,7 +653,7 @@ static int load_l2(struct qcow2_reader *r, uint64_t l1i)
 			break;
 		len += r->cs;
 	}
-	snprintf(what, sizeof(what), "the L2 table of L1 entry %llu",
+	snprintf(what, sizeof(what), _("the L2 table of L1 entry %llu"),
 		 (unsigned long long)l1i);
 	r->l2b_len = 0;
 	if (read_at(r, r->l2buf, len, off, what))
@@ -662,7 +668,7 @@ static int stopped(struct qcow2_reader *r)
 {
 	if (!r->stop || !*r->stop)
 		return 0;
-	fail(r, "interrupted");
+	fail(r, _("interrupted"));
 	return 1;
 }
 
@@ -689,7 +695,7 @@ static int check_starts(struct qcow2_reader *r)
 	ret = walk(r, 0, NULL, NULL);
 	if (ret)
 		return ret;
-	return fail(r, "two compressed clusters start at byte 0x%llx",
+	return fail(r, _("two compressed clusters start at byte 0x%llx"),
 		    (unsigned long long)r->cstarts[i]);
 }
 
@@ -702,7 +708,7 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out,
 
 	*out = NULL;
 	if (!r) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, _("out of memory"));
 		return -1;
 	}
 	r->fd = fd;
@@ -710,7 +716,7 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out,
 	r->err = err;
 	r->errlen = errlen;
 	if (fstat(fd, &st) < 0) {
-		fail(r, "%s examining the input", strerror(errno));
+		fail(r, _("%s examining the input"), strerror(errno));
 		goto bad;
 	}
 	if (S_ISREG(st.st_mode)) {
@@ -719,7 +725,7 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out,
 		off_t end = lseek(fd, 0, SEEK_END);
 
 		if (end < 0) {
-			fail(r, "%s finding the size of the input", strerror(errno));
+			fail(r, _("%s finding the size of the input"), strerror(errno));
 			goto bad;
 		}
 		r->file_size = (uint64_t)end;
@@ -731,7 +737,7 @@ int qcow2_reader_open(int fd, struct qcow2_reader **out,
 	r->run = malloc(RUN_MAX);
 	r->segs = malloc(RUN_MAX / r->cs * sizeof(*r->segs));
 	if (!r->l2buf || !r->cluster || !r->run || !r->segs) {
-		fail(r, "out of memory");
+		fail(r, _("out of memory"));
 		goto bad;
 	}
 	prefetch_l2(r);
@@ -766,7 +772,7 @@ static const unsigned char *compressed_bytes(struct qcow2_reader *r,
 	if (!r->win) {
 		r->win = malloc(WIN_MAX);
 		if (!r->win) {
-			fail(r, "out of memory");
+			fail(r, _("out of memory"));
 			return NULL;
 		}
 	}
@@ -779,7 +785,7 @@ static const unsigned char *compressed_bytes(struct qcow2_reader *r,
 		if (n < len)
 			n = len;
 		r->win_len = 0;
-		if (read_at(r, r->win, n, off, "compressed data"))
+		if (read_at(r, r->win, n, off, _("compressed data")))
 			return NULL;
 		r->win_off = off;
 		r->win_len = n;
@@ -808,8 +814,8 @@ static int start_pool(struct qcow2_reader *r)
 	qcow2_decompress_ops(&ops, &r->ctype);
 	r->pool = qcow2_opool_new(r->threads, r->dbp, &ops);
 	if (!r->pool)
-		return fail(r, r->ctype == QCOW2_COMPRESS_ZSTD ? "cannot start zstd" :
-			    "cannot start zlib");
+		return fail(r, r->ctype == QCOW2_COMPRESS_ZSTD ? _("cannot start zstd") :
+			    _("cannot start zlib"));
 	return 0;
 }
 
@@ -831,11 +837,11 @@ static int bad_cluster(struct qcow2_reader *r, const struct qcow2_dbatch *b,
 	int zstd = r->ctype == QCOW2_COMPRESS_ZSTD;
 
 	if (b->why[i])
-		return fail(r, "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: %s (%s)",
-			    host, guest, zstd ? "zstd error" : "deflate data error",
-			    b->why[i]);
-	return fail(r, zstd ? "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: its zstd frame gives %llu bytes, not %llu" :
-		    "compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: it inflates to %llu bytes, not %llu",
+		return fail(r, zstd ? _("compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: zstd error (%s)") :
+			    _("compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: deflate data error (%s)"),
+			    host, guest, b->why[i]);
+	return fail(r, zstd ? _("compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: its zstd frame gives %llu bytes, not %llu") :
+		    _("compressed cluster at 0x%llx (guest offset 0x%llx) is corrupt: it inflates to %llu bytes, not %llu"),
 		    host, guest, (unsigned long long)b->produced[i],
 		    (unsigned long long)r->cs);
 }
@@ -956,7 +962,7 @@ static int flush(struct qcow2_reader *r, struct run *run,
 	/* Compressed clusters queued before it come first. */
 	if ((ret = drain(r, cb, arg)))
 		return ret;
-	if (read_at(r, r->run, run->len, run->host, "data"))
+	if (read_at(r, r->run, run->len, run->host, _("data")))
 		return -1;
 	for (i = 0; i < run->nsegs && !ret; i++) {
 		ret = cb(arg, run->segs[i].guest, r->run + off, run->segs[i].len);
@@ -1080,14 +1086,14 @@ int qcow2_reader_ext(struct qcow2_reader *r, uint32_t type,
 	r->errlen = errlen;
 	if (!buf)
 		return out_of_memory(r);
-	if (read_at(r, buf, n, 0, "the header")) {
+	if (read_at(r, buf, n, 0, _("the header"))) {
 		free(buf);
 		return -1;
 	}
 	found = qcow2_ext_find(buf, n, start, type, &off, &dlen);
 	if (found < 0) {
 		free(buf);
-		return fail(r, "header extensions run past the first cluster (0x%llx bytes)",
+		return fail(r, _("header extensions run past the first cluster (0x%llx bytes)"),
 			    (unsigned long long)r->cs);
 	}
 	if (found) {

@@ -89,9 +89,12 @@ static int capture(const char *path, ext2_filsys *fs, struct blockmap *m)
 		err = capture_inodes(&c);
 	if (!err)
 		err = capture_orphans(&c);
-	if (err)
-		com_err("floor", err, "%s %u of %s", c.err.doing ? c.err.doing :
-			"while capturing", c.err.ino, path);
+	if (err) {
+		char what[512];
+
+		capture_error_text(&c.err, path, what, sizeof(what));
+		com_err("floor", err, "%s", what);
+	}
 	capture_free(&c);
 	warn_destroy(&w);
 	if (!err && (err = blockmap_finish(m)))
