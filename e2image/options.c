@@ -78,7 +78,8 @@ void usage(int to_stdout)
 		"                          single path and -ra, moves the filesystem in place\n"
 		"  -c, --check             compare with the output first, write only what differs\n"
 		"  -n, --dry-run           list the blocks that would be written, write nothing\n"
-		"  -p, --progress          show progress on stderr (also with -Q)\n"
+		"  -p, --progress          show progress on stderr, in e2fsprogs' words (GParted\n"
+		"                          reads them); also with -Q, -I and --verify\n"
 		"      --move-journal=FILE where a move records its progress, so that after a\n"
 		"                          crash the same command finishes it (default: beside\n"
 		"                          a file as FILE.e2image-move; for a device, in\n"
@@ -303,8 +304,10 @@ static enum parse_result check(struct options *o)
 		fprintf(stderr, "%s\n", _("The -c option not supported when writing to stdout"));
 		return PARSE_FAIL;
 	}
-	if (o->progress && !typed) {
-		fprintf(stderr, "%s\n", _("The -p option only supported in raw and QCOW2 modes"));
+	/* e2fsprogs' words although -Qp works here: the legacy format is
+	 * refused as it refuses it (it lets -I through, ignoring -p) */
+	if (o->progress && !typed && !o->install) {
+		fprintf(stderr, "%s\n", _("The -p option only supported in raw mode"));
 		return PARSE_FAIL;
 	}
 	if (o->dry_run && !o->raw) {
