@@ -205,8 +205,9 @@ static errcode_t inode_tables_where(ext2_filsys fs, int fd, const char *image)
 	return EXT2_ET_BAD_MAGIC;
 }
 
-/* e2fsprogs' way, with the checks and errors it leaves out. */
-static int install_legacy(const struct options *o)
+/* e2fsprogs' way, with the checks and errors it leaves out. libext2fs
+ * writes it all in two calls: -p counts the inode tables, at the end. */
+static int install_legacy(const struct options *o, struct progress *prog)
 {
 	int flags = EXT2_FLAG_IMAGE_FILE | EXT2_FLAG_64BITS |
 		    EXT2_FLAG_IGNORE_CSUM_ERRORS;
@@ -214,6 +215,7 @@ static int install_legacy(const struct options *o)
 	ext2_filsys fs;
 	io_channel io;
 	errcode_t err;
+	uint64_t tables;
 	int fd;
 
 	err = ext2fs_open(o->image, flags, 0, 0, unix_io_manager, &fs);
@@ -245,6 +247,8 @@ static int install_legacy(const struct options *o)
 		close(fd);
 		goto out;
 	}
+	tables = (uint64_t)fs->inode_blocks_per_group * fs->group_desc_count;
+	progress_start(prog, tables, fs->blocksize);
 	err = ext2fs_rewrite_to_io(fs, io);
 	if (!err)
 		err = inode_tables_at(fd);
@@ -252,6 +256,7 @@ static int install_legacy(const struct options *o)
 		err = ext2fs_image_inode_read(fs, fd, 0);
 	close(fd);
 	if (err) {
+		progress_break(prog);
 		msg_err(err, _("while writing the inode tables of %s onto %s"),
 			o->image, o->device);
 		msg_plain(_("%s is partly installed: its inode tables may be incomplete"),
@@ -262,12 +267,14 @@ static int install_legacy(const struct options *o)
 	 * bitmaps, and flushes the device. */
 	err = ext2fs_close_free(&fs);
 	if (err) {
+		progress_break(prog);
 		msg_err(err, _("while writing the superblock, descriptors and bitmaps onto %s"),
 			o->device);
 		msg_plain(_("%s is partly installed: its inode tables are written, the rest may not be"),
 			  o->device);
 		return 0;
 	}
+	progress_done(prog, tables);
 	if (o->verbose)
 		msg_plain(_("installed %s onto %s"), o->image, o->device);
 	return 1;
@@ -291,7 +298,8 @@ static int unpack_put(void *arg, uint64_t guest, const void *data, size_t len)
 	return u->err ? 1 : 0;
 }
 
-static int unpack_qcow2(const struct options *o, e2i_stop *stop)
+static int unpack_qcow2(const struct options *o, e2i_stop *stop,
+			struct progress *prog)
 {
 	const char *dir = getenv("TMPDIR");
 	struct qcow2_reader *r;
@@ -307,6 +315,7 @@ static int unpack_qcow2(const struct options *o, e2i_stop *stop)
 		return -1;
 	}
 	why[0] = 0;
+	progress_phase(prog, _("Unpacking the QCOW2 image..."));
 	ret = qcow2_reader_open(in, &r, stop, why, sizeof(why));
 	if (ret) {
 		msg_plain(_("%s: %s"), o->image, why);
@@ -365,10 +374,14 @@ static int install_blocks(struct plan *p, const char *target, int is_blockdev)
 	co.warn = NULL; /* an unreadable block of the image stops the install:
 			 * zeros must not go over the target */
 	co.stop = p->stop;
+	co.progress = progress_update;
+	co.progress_arg = &p->prog;
+	progress_start(&p->prog, held->captured, p->fs->blocksize);
 	err = copy_runs(held, &p->src, sink, &co, &p->err);
 	if (!err)
 		err = sink->ops->finish(sink);
 	if (err) {
+		progress_break(&p->prog);
 		sink->ops->abort(sink);
 		msg_err(err, "%s", p->err.what);
 		msg_plain(_("%s is partly installed: %llu of %llu blocks were written"),
@@ -376,6 +389,7 @@ static int install_blocks(struct plan *p, const char *target, int is_blockdev)
 			  (unsigned long long)held->captured);
 		goto out;
 	}
+	progress_done(&p->prog, held->captured);
 	if (p->o->verbose)
 		msg_plain(ngettext("installed %llu block from %s onto %s",
 				   "installed %llu blocks from %s onto %s", held->captured),
@@ -421,6 +435,7 @@ static int install_image_fs(const struct options *o, const char *src,
 int run_install(const struct options *o, e2i_stop *stop)
 {
 	enum format f = detect(o->image);
+	struct progress prog = { 0 };
 	char path[64];
 	int fd, rc;
 
@@ -438,12 +453,13 @@ int run_install(const struct options *o, e2i_stop *stop)
 	}
 	if (!target_kind_ok(o->device) || !target_unmounted(o->device))
 		return 1;
+	progress_init(&prog, o->progress);
 	if (f == F_LEGACY) {
-		rc = install_legacy(o) ? 0 : 1;
+		rc = install_legacy(o, &prog) ? 0 : 1;
 	} else if (f == F_RAW) {
 		rc = install_image_fs(o, o->image, stop);
 	} else {
-		fd = unpack_qcow2(o, stop);
+		fd = unpack_qcow2(o, stop, &prog);
 		if (fd < 0)
 			return 1;
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

@@ -286,7 +286,7 @@ static int run_phase(struct run_ctx *c, struct move_journal *mj,
 	co.journal = &mv.cj;
 	co.progress = progress_update;
 	co.progress_arg = c->prog;
-	progress_start(c->prog, total, mv.bs);
+	progress_start_from(c->prog, mv.done, total, mv.bs);
 	err = copy_runs(m, src, sink, &co, c->err);
 	if (err) {
 		if (mv.done > mj->done && !mv.wal)
@@ -302,8 +302,8 @@ static int run_phase(struct run_ctx *c, struct move_journal *mj,
 			printf(_("%" PRIu64 " blocks already contained the data to be copied\n"),
 			       sink->skipped);
 		ok = 1;
-	} else if (c->prog->enabled) {
-		fputc('\n', stderr);
+	} else {
+		progress_break(c->prog);
 	}
 out:
 	if (err)
@@ -412,6 +412,7 @@ static int start(struct run_ctx *c, const char *jpath, const struct stat *st,
 	mp.dev = st->st_dev;
 	mp.ino = st->st_ino;
 	mp.rdev = st->st_rdev;
+	progress_phase(c->prog, _("Writing the move journal..."));
 	if (mj_create(jpath, &mp, &p->blocks, c->err, &mj)) {
 		msg_err(c->err->code, _("%s; nothing was moved"), c->err->what);
 		return 0;
@@ -453,7 +454,7 @@ int run_move(const struct options *o, e2i_stop *stop)
 		free(jpath);
 		return 1;
 	}
-	prog.enabled = o->progress;
+	progress_init(&prog, o->progress);
 	c.o = o;
 	c.stop = stop;
 	c.prog = &prog;

@@ -34,6 +34,30 @@ static int primary_damaged(errcode_t err)
 	       err == EXT2_ET_UNEXPECTED_BLOCK_SIZE;
 }
 
+/* What ext2fs_open2 says when there is no superblock where it read: not
+ * one (bad magic), nothing (past the end), or one read with another block
+ * size than its own. */
+static int no_superblock(errcode_t err)
+{
+	return err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SHORT_READ ||
+	       err == EXT2_ET_UNEXPECTED_BLOCK_SIZE;
+}
+
+/* -b N found nothing: where the backups are depends on the block size
+ * (8193 with 1 KiB blocks, 32768 with 4 KiB), so say where to look. */
+static void no_backup_at(const struct options *o)
+{
+	if (o->blocksize)
+		msg_plain(_("no superblock found at block %llu of %s with block size %u"),
+			  (unsigned long long)o->superblock, o->device, o->blocksize);
+	else
+		msg_plain(_("no superblock found at block %llu of %s for any block size (1024 to 65536)"),
+			  (unsigned long long)o->superblock, o->device);
+	fprintf(stderr, _("The backup superblocks are listed by \"dumpe2fs %s | grep -i superblock\",\n"
+			  "or by \"mke2fs -n %s\" (which writes nothing) if dumpe2fs cannot read it.\n"),
+		o->device, o->device);
+}
+
 /* A backup at sb of group g, bpg blocks a group: opened only if it says
  * it is that group's copy (not a superblock inside some file's data). */
 static int try_backup(const struct options *o, unsigned g, blk64_t bpg,
@@ -134,7 +158,7 @@ static int ignoring_is_safe(const struct options *o)
 errcode_t open_source_fs(const struct options *o, struct e2i_warnings *w,
 			 ext2_filsys *fs, blk64_t *backup)
 {
-	errcode_t err;
+	errcode_t err, e;
 	unsigned bs;
 	blk64_t sb;
 	int found;
@@ -145,11 +169,16 @@ errcode_t open_source_fs(const struct options *o, struct e2i_warnings *w,
 		return EXT2_ET_INVALID_ARGUMENT;
 	}
 	if (o->superblock && !o->blocksize) {
-		/* A backup superblock needs a block size: try each, as e2fsck does. */
+		/* A backup superblock needs a block size: try each, as e2fsck
+		 * does; a superblock found with another problem is the one
+		 * to report. */
+		err = EXT2_ET_BAD_MAGIC;
 		for (bs = 1024; bs <= 65536; bs *= 2) {
-			err = try_open(o, o->superblock, bs, fs);
-			if (!err)
+			e = try_open(o, o->superblock, bs, fs);
+			if (!e)
 				return 0;
+			if (no_superblock(err))
+				err = e;
 		}
 	} else {
 		err = try_open(o, o->superblock, o->blocksize, fs);
@@ -183,7 +212,10 @@ errcode_t open_source_fs(const struct options *o, struct e2i_warnings *w,
 			ext2fs_close_free(fs);
 		}
 	}
-	msg_err(err, _("while trying to open %s"), o->device);
+	if (o->superblock && no_superblock(err))
+		no_backup_at(o);
+	else
+		msg_err(err, _("while trying to open %s"), o->device);
 	return err;
 backup:
 	*backup = sb;

@@ -67,7 +67,9 @@ void usage(int to_stdout)
 		"                          --anonymize=uuid: a new random UUID too\n"
 		"      --anonymize-map=FILE  write the old and new names to FILE (mode 0600)\n"
 		"  -b, --superblock=N      open the filesystem with the backup superblock at\n"
-		"                          block N, and keep it and its descriptors\n"
+		"                          block N, and keep it and its descriptors (the\n"
+		"                          first: 32768 with 4 KiB blocks, 8193 with 1 KiB;\n"
+		"                          dumpe2fs DEV | grep -i superblock lists them)\n"
 		"  -B, --blocksize=N       block size to use with -b (tried in turn if omitted)\n"
 		"\n"), f);
 	fputs(_("Raw output:\n"
@@ -76,7 +78,8 @@ void usage(int to_stdout)
 		"                          single path and -ra, moves the filesystem in place\n"
 		"  -c, --check             compare with the output first, write only what differs\n"
 		"  -n, --dry-run           list the blocks that would be written, write nothing\n"
-		"  -p, --progress          show progress on stderr (also with -Q)\n"
+		"  -p, --progress          show progress on stderr, in e2fsprogs' words (GParted\n"
+		"                          reads them); also with -Q, -I and --verify\n"
 		"      --move-journal=FILE where a move records its progress, so that after a\n"
 		"                          crash the same command finishes it (default: beside\n"
 		"                          a file as FILE.e2image-move; for a device, in\n"
@@ -302,8 +305,10 @@ static enum parse_result check(struct options *o)
 		fprintf(stderr, "%s\n", _("The -c option not supported when writing to stdout"));
 		return PARSE_FAIL;
 	}
-	if (o->progress && !typed) {
-		fprintf(stderr, "%s\n", _("The -p option only supported in raw and QCOW2 modes"));
+	/* e2fsprogs' words although -Qp works here: the legacy format is
+	 * refused as it refuses it (it lets -I through, ignoring -p) */
+	if (o->progress && !typed && !o->install) {
+		fprintf(stderr, "%s\n", _("The -p option only supported in raw mode"));
 		return PARSE_FAIL;
 	}
 	if (o->dry_run && !o->raw) {

@@ -117,7 +117,7 @@ static void init_map(struct plan *p, struct blockmap *m)
 
 static void print_warning(void *arg, const char *msg)
 {
-	(void)arg;
+	progress_break(arg);  /* the warning on a line of its own */
 	fprintf(stderr, _("%s: warning: %s\n"), PROGRAM, msg);
 }
 
@@ -127,12 +127,12 @@ int plan_open(struct plan *p, const struct options *o,
 	struct sink_params sp = { 0 };
 
 	memset(p, 0, sizeof(*p));
-	warn_init(&p->warn, o->strict, print_warning, NULL);
+	warn_init(&p->warn, o->strict, print_warning, &p->prog);
 	manifest_init(&p->man, &p->warn);
 	p->o = o;
 	p->stop = stop;
 	p->src.fd = -1;
-	p->prog.enabled = o->progress;
+	progress_init(&p->prog, o->progress);
 	if (!o->move && same_storage(o->device, o->image)) {
 		msg_plain(_("the output %s is the source filesystem itself"), o->image);
 		return 0;
@@ -202,7 +202,8 @@ int plan_wants_digest(const struct plan *p)
 {
 	const struct options *o = p->o;
 
-	return !o->dry_run && !o->move && (o->manifest || o->progress || o->qcow2);
+	/* not for -p alone: progress must not cost the run a digest */
+	return !o->dry_run && !o->move && (o->manifest || o->qcow2);
 }
 
 void plan_digest_copy(struct plan *p, struct copy_opts *co)
@@ -337,7 +338,7 @@ int plan_capture(struct plan *p)
 		capture_failed(p, &c, err);
 		goto out;
 	}
-	progress_scanning(&p->prog);
+	progress_phase(&p->prog, _("Scanning inodes..."));
 	err = capture_rest(&c);
 	if (err) {
 		capture_failed(p, &c, err);
@@ -345,6 +346,7 @@ int plan_capture(struct plan *p)
 	}
 	ok = finish_map(p, c.map) && report_past_end(p);
 	if (ok && p->anon) {
+		progress_phase(&p->prog, _("Choosing the new names..."));
 		err = anon_prepare(p->anon);
 		if (err) {
 			msg_err(err, _("while choosing new names for %s"), p->o->device);
@@ -358,11 +360,6 @@ out:
 	capture_free(&c);
 	p->sum.t_capture = now_seconds() - t0;
 	return ok;
-}
-
-uint64_t plan_marks(const struct plan *p)
-{
-	return p->blocks.marks;
 }
 
 int plan_status(struct plan *p, int ok)

@@ -71,8 +71,6 @@ errcode_t plan_make_manifest(struct plan *p, const char *format, int compact);
 void plan_transform_copy(const struct plan *p, struct copy_opts *co);
 /* Finds the blocks. */
 int plan_capture(struct plan *p);
-/* Total blocks marked, as e2fsprogs counts them (its progress total). */
-uint64_t plan_marks(const struct plan *p);
 /* The exit status: 1 when the job failed, 2 when it wrote an image with
  * warnings (said in a last line), 0 otherwise. */
 int plan_status(struct plan *p, int ok);

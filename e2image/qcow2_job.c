@@ -52,7 +52,7 @@ static errcode_t copy_pass(struct qjob *q, struct sink *s, int final,
 	co.warn = &p->warn;
 	co.progress = progress_update;
 	co.progress_arg = &p->prog;
-	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
+	progress_start(&p->prog, p->blocks.captured, p->fs->blocksize);
 	return copy_runs(&p->blocks, &p->src, s, &co, &p->err);
 }
 
@@ -462,8 +462,8 @@ static int write_image(struct qjob *q)
 		err = plan_copy_done(p);
 	if (!err && q->out)
 		err = q->out->ops->finish(q->out);
-	if (err && p->prog.enabled)
-		fputc('\n', stderr);
+	if (err)
+		progress_break(&p->prog);
 	if (err && p->err.code)
 		msg_err(err, "%s", p->err.what);
 	if (err && q->out) {

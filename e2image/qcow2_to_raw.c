@@ -143,8 +143,8 @@ static int convert(struct q2r *q, struct qcow2_reader *r)
 	ret = qcow2_reader_each(r, deliver, q, q->stop, why, sizeof(why));
 	if (!ret && fill_to(q, size / q->bs))
 		ret = 1;
-	if (ret && q->prog.enabled)
-		fputc('\n', stderr);
+	if (ret)
+		progress_break(&q->prog);
 	if (!ret) {
 		progress_done(&q->prog, q->done);
 		err = q->sink->ops->finish(q->sink);
@@ -196,6 +196,7 @@ static int run(struct q2r *q)
 		return 0;
 	}
 	why[0] = 0;
+	progress_phase(&q->prog, _("Reading the QCOW2 tables..."));
 	ret = qcow2_reader_open(fd, &r, q->stop, why, sizeof(why));
 	if (ret == QCOW2_STOPPED)
 		msg_plain(_("interrupted while checking %s: nothing was written to %s"),
@@ -223,7 +224,7 @@ int run_qcow2_to_raw(const struct options *o, e2i_stop *stop)
 	memset(&q, 0, sizeof(q));
 	q.o = o;
 	q.stop = stop;
-	q.prog.enabled = o->progress;
+	progress_init(&q.prog, o->progress);
 	ok = run(&q);
 	if (q.sink)
 		q.sink->ops->destroy(q.sink);

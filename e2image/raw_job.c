@@ -50,7 +50,7 @@ static int copy(struct raw_job *j)
 	plan_transform_copy(p, &co);
 	if (plan_wants_digest(p))
 		plan_digest_copy(p, &co);
-	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
+	progress_start(&p->prog, p->blocks.captured, p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
 	if (!err && plan_wants_digest(p))
 		err = plan_make_manifest(p, "raw", 0);
@@ -58,8 +58,8 @@ static int copy(struct raw_job *j)
 		progress_note(&p->prog, p->man_text);
 	if (!err)
 		progress_done(&p->prog, p->blocks.captured);
-	else if (p->prog.enabled)
-		fputc('\n', stderr);
+	else
+		progress_break(&p->prog);
 	if (!err)
 		err = plan_copy_done(p);
 	if (!err)

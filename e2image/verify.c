@@ -154,6 +154,7 @@ static int hash_view(struct verify *v, unsigned char out[IMAGE_DIGEST_BYTES])
 	if (!buf)
 		return ENOMEM;
 	digest_init(&d, (unsigned)bs);
+	progress_start(&v->prog, n, (unsigned)bs);
 	while (blk < n) {
 		off_t at = lseek(v->view.fd, (off_t)(v->base + blk * bs), SEEK_DATA);
 		off_t hole;
@@ -182,11 +183,13 @@ static int hash_view(struct verify *v, unsigned char out[IMAGE_DIGEST_BYTES])
 		memset(buf + got, 0, k * bs - got);
 		digest_blocks(&d, blk, k, buf);
 		blk += k;
+		progress_update(&v->prog, blk);
 		if (stopped(v->stop)) {
 			free(buf);
 			return EINTR;
 		}
 	}
+	progress_done(&v->prog, n);  /* past the last data: holes */
 	free(buf);
 	digest_final(&d, v->man.image_bytes, out);
 	return 0;
@@ -204,6 +207,7 @@ static void check_digest(struct verify *v)
 		return;
 	}
 	if ((e = hash_view(v, d))) {
+		progress_break(&v->prog);
 		msg_err(e, _("while reading %s"), v->o->image);
 		v->failed = 1;
 		return;
@@ -269,6 +273,8 @@ int run_verify(const struct options *o, e2i_stop *stop)
 	v.o = o;
 	v.stop = stop;
 	v.first_blk = UINT64_MAX;
+	progress_init(&v.prog, o->progress);
+	v.prog.checking = 1;
 	if (vview_open(&v.view, o->image, MANIFEST_QCOW2_EXT, stop))
 		return 1;
 	if (load_manifest(&v))

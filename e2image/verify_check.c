@@ -65,6 +65,7 @@ static errcode_t capture_image(struct verify *v, ext2_filsys fs, int all_data,
 	errcode_t err;
 
 	warn_init(&w, 0, NULL, NULL);
+	progress_phase(&v->prog, _("Scanning inodes..."));
 	blockmap_init(m, ext2fs_blocks_count(fs->super),
 		      fs->super->s_first_data_block, fs->cluster_ratio_bits);
 	m->on_add = note_extent;
@@ -238,8 +239,10 @@ static errcode_t compare_runs(struct verify *v, struct source *src,
 	char *a = malloc(bs), *b = malloc(bs);
 	struct bm_cursor c;
 	struct bm_run r;
+	uint64_t done = 0;
 	errcode_t err = a && b ? 0 : ENOMEM;
 
+	progress_start(&v->prog, m->captured, (unsigned)bs);
 	blockmap_cursor(&c, m, 0);
 	while (!err && blockmap_next(&c, &r)) {
 		uint64_t k;
@@ -256,10 +259,15 @@ static errcode_t compare_runs(struct verify *v, struct source *src,
 				(*differ)++;
 				verify_bad(v, k, -1, _("differs from the source"));
 			}
+			progress_update(&v->prog, ++done);
 			if (stopped(v->stop))
 				err = EINTR;
 		}
 	}
+	if (err)
+		progress_break(&v->prog);
+	else
+		progress_done(&v->prog, done);
 	free(a);
 	free(b);
 	return err;

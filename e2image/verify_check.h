@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include "options.h"
+#include "progress.h"
 #include "stop.h"
 #include "verify_manifest.h"
 #include "verify_view.h"
@@ -17,6 +18,7 @@ struct vext {
 struct verify {
 	const struct options *o;
 	e2i_stop *stop;
+	struct progress prog;   /* -p: "Checking N / M blocks" */
 	struct vview view;
 	struct vmanifest man;
 	uint64_t base;          /* the filesystem's first byte in the view */

@@ -179,7 +179,6 @@ int blockmap_add(struct blockmap *m, uint64_t start, uint64_t len,
 	uint64_t end, mask;
 	int err;
 
-	m->marks += len;
 	if (len == 0)
 		return 0;
 	/* Overflow-safe range check: start and len come from disk. */

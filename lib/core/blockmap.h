@@ -66,8 +66,6 @@ struct blockmap {
 	struct bm_run *runs;
 	ext2fs_generic_bitmap bits;
 
-	/* Blocks marked, counting repeats: e2fsprogs' progress total. */
-	uint64_t marks;
 	/* Marks that fell outside the filesystem and were dropped. */
 	uint64_t out_of_range;
 	/* Blocks per class, first added wins (complete after finish). */

@@ -14,7 +14,6 @@
 
 struct model {
 	unsigned char owner[SPAN]; /* class of the first extent added, or NONE */
-	uint64_t marks;
 };
 
 struct ext {
@@ -51,7 +50,6 @@ static void model_add(struct model *md, const struct ext *e)
 {
 	uint64_t b;
 
-	md->marks += e->len;
 	for (b = e->start; b < e->start + e->len; b++)
 		if (md->owner[b] == NONE)
 			md->owner[b] = (unsigned char)e->c;
@@ -147,7 +145,6 @@ static void test_fold(struct tap *t)
 	TAP_CHECK(t, m.bits == NULL, "fold: a map far below a bitmap's cost keeps runs");
 	TAP_CHECK(t, same_runs(&m, &md), "fold: runs after many folds are the union of every extent");
 	TAP_CHECK(t, same_classes(&m, &md), "fold: each block counted once, for the first class added");
-	TAP_CHECK(t, m.marks == md.marks, "fold: marks count every repeat");
 	TAP_CHECK(t, reverse_matches(&m, &md), "fold: a reverse cursor reads the runs last first");
 	blockmap_free(&m);
 	free(v);
@@ -166,7 +163,6 @@ static void test_bitmap(struct tap *t)
 	TAP_CHECK(t, m.bits != NULL && m.runs == NULL, "bitmap: too many runs turn the map into a bitmap");
 	TAP_CHECK(t, same_runs(&m, &md), "bitmap: a cursor reads the same maximal runs");
 	TAP_CHECK(t, same_classes(&m, &md), "bitmap: class counts survive the switch");
-	TAP_CHECK(t, m.marks == md.marks, "bitmap: marks count every repeat");
 	TAP_CHECK(t, reverse_matches(&m, &md), "bitmap: a reverse cursor reads every block, last first");
 	blockmap_free(&m);
 	free(v);
