@@ -62,7 +62,10 @@ int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
  * failure there leaves no image either. */
 errcode_t plan_copy_done(struct plan *p);
 /* Whether the job feeds the image digest: a manifest goes somewhere. */
-int plan_wants_digest(const struct plan *p);
+/* Whether the run makes a manifest (and shows it with -p). */
+int plan_wants_manifest(const struct plan *p);
+/* Why a manifest the run makes has no digest, or NULL when it has one. */
+const char *plan_skips_digest(const struct plan *p);
 /* The image digest set up for a copy: fed in co's stream. */
 void plan_digest_copy(struct plan *p, struct copy_opts *co);
 /* The manifest of the finished copy into p->man_text; 0 or ENOMEM. */

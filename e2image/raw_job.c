@@ -48,11 +48,11 @@ static int copy(struct raw_job *j)
 	co.progress = copied;
 	co.progress_arg = j;
 	plan_transform_copy(p, &co);
-	if (plan_wants_digest(p))
+	if (plan_wants_manifest(p) && !(p->man.no_digest = plan_skips_digest(p)))
 		plan_digest_copy(p, &co);
 	progress_start(&p->prog, p->blocks.captured, p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
-	if (!err && plan_wants_digest(p))
+	if (!err && plan_wants_manifest(p))
 		err = plan_make_manifest(p, "raw", 0);
 	if (!err)
 		progress_note(&p->prog, p->man_text);

@@ -87,14 +87,27 @@ each_fixture() {
 	[ "$(key m.man manifest-sha256)" = "$(head -n -1 m.man | sha256sum | cut -d' ' -f1)" ]
 }
 
-@test "manifest: -p prints it on stderr before the final Copied line; -p alone makes none (progress costs no digest)" {
+@test "manifest: -p prints it on stderr before the final Copied line" {
 	local src
 	src=$(fixture ext4-4k)
 	"$E2IMAGE" -rp --manifest=p.man "$src" p.raw 2> err
 	grep -qxF "$(grep '^manifest-sha256: ' p.man)" err
 	tr '\r' '\n' < err | grep -v '^[[:space:]]*$' | tail -n 1 | grep -q '^Copied '
+	# -p alone: the same manifest, digest included, the image's own
 	"$E2IMAGE" -rp "$src" q.raw 2> err
-	! grep -q '^e2image-manifest' err
+	grep -q '^digest-sha256: [0-9a-f]\{64\}$' err
+	grep -qxF "$(grep '^digest-sha256: ' p.man)" err
+}
+
+@test "manifest: -ra -p alone shows a manifest without the data digest, --manifest has it" {
+	local src
+	src=$(fixture ext4-4k)
+	"$E2IMAGE" -rap "$src" a.raw 2> err
+	grep -q '^digest-sha256: none (-a with -p' err
+	"$E2IMAGE" -rap --manifest=a.man "$src" b.raw 2> err
+	grep -q '^digest-sha256: [0-9a-f]\{64\}$' a.man
+	grep -qxF "$(grep '^digest-sha256: ' a.man)" err
+	cmp a.raw b.raw
 }
 
 @test "manifest: a failed run leaves no manifest" {
