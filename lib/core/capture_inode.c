@@ -127,7 +127,7 @@ errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 			 _("%llu block numbers past the end of the filesystem ignored"),
 			 (unsigned long long)oor);
 	/* One line per inode, whatever is wrong with it. */
-	if (warn(c->warn, WARN_INODE, 1, err ? _("inode %u: %s%s%s; kept the blocks it could still identify")
+	if (warn_about(c->warn, WARN_INODE, ino, 1, err ? _("inode %u: %s%s%s; kept the blocks it could still identify")
 					      : _("inode %u: %s%s%s"),
 		 ino, err ? (c->why ? _(c->why) : error_message(err)) : "",
 		 err && oor ? "; " : "", past))
