@@ -52,7 +52,7 @@ static int copy(struct raw_job *j)
 		plan_digest_copy(p, &co);
 	progress_start(&p->prog, plan_marks(p), p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
-	if (!err && plan_wants_digest(p))
+	if (!err && plan_wants_manifest(p))
 		err = plan_make_manifest(p, "raw", 0);
 	if (!err)
 		progress_note(&p->prog, p->man_text);
@@ -79,7 +79,6 @@ static int copy(struct raw_job *j)
 				  (unsigned long long)p->blocks.captured);
 		return 0;
 	}
-	summary_add(&p->sum, &p->blocks);
 	return 1;
 }
 
@@ -103,9 +102,14 @@ int run_raw(const struct options *o, e2i_stop *stop)
 
 	memset(&j, 0, sizeof(j));
 	ok = run(&j, o, stop);
+	ok = plan_status(&j.p, ok);
+	if (o->report) {
+		struct report_run r = { .mode = "raw", .format = "raw", .sink = j.sink };
+
+		ok = plan_report(&j.p, &r, ok);
+	}
 	if (j.sink)
 		j.sink->ops->destroy(j.sink);
-	ok = plan_status(&j.p, ok);
 	plan_close(&j.p);
 	return ok;
 }
