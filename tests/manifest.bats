@@ -36,14 +36,6 @@ check_raw_digest() {
 	rm -f "$fix.raw" "$fix.oracle"
 }
 
-each_fixture() {
-	local f failed=""
-	for f in $(fixtures); do
-		( "$1" "$f" ) || failed="$failed $f"
-	done
-	[ -z "$failed" ] || { echo "failed on:$failed" >&2; return 1; }
-}
-
 @test "manifest: -r --manifest digest is what the man page's recipe computes, on every fixture" {
 	each_fixture check_raw_digest
 }
