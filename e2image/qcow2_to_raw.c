@@ -89,7 +89,6 @@ static errcode_t fill_to(struct q2r *q, uint64_t end)
 static int deliver(void *arg, uint64_t guest, const void *data, size_t len)
 {
 	struct q2r *q = arg;
-
 	size_t i;
 
 	if (fill_to(q, guest / q->bs) || sink_write_sparse(q->sink, guest / q->bs, len / q->bs, data))
