@@ -81,19 +81,36 @@ static void plan_layout(ext2_filsys fs, struct layout *l)
 	l->end = l->inodemap + blocks_for(l->imap_bytes, bs);
 }
 
+/* What -v and --report count: the image's regions, in its blocks (the
+ * header, written for the format, is not a capture). */
+static void count_regions(struct legacy_job *j)
+{
+	struct summary *s = &j->p.sum;
+	const struct layout *l = &j->l;
+
+	s->blocks_count = l->end;
+	s->per_class[BC_SUPERBLOCK] = 1;
+	s->per_class[BC_DESCRIPTOR] = l->itable - l->super - 1;
+	s->per_class[BC_INODE_TABLE] = l->blockmap - l->itable;
+	s->per_class[BC_BITMAP] = l->end - l->blockmap;
+	s->captured = l->end - l->super;
+	s->nruns = 1;
+}
+
 static void put32(char *h, unsigned off, uint32_t v)
 {
 	v = ext2fs_cpu_to_le32(v);
 	memcpy(h + off, &v, 4);
 }
 
-/* Reports a problem; in strict mode it stops the run: then it is the
- * run's error (code, and the same words), which write_all prints. */
+/* Reports a problem (about subject: a group, a block; n of them); in
+ * strict mode it stops the run: then it is the run's error (code, and the
+ * same words), which write_all prints. */
 static errcode_t problem(struct legacy_job *j, enum warn_kind k, uint64_t n,
-			 errcode_t code, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+			 uint64_t subject, errcode_t code, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 static errcode_t problem(struct legacy_job *j, enum warn_kind k, uint64_t n,
-			 errcode_t code, const char *fmt, ...)
+			 uint64_t subject, errcode_t code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -101,7 +118,8 @@ static errcode_t problem(struct legacy_job *j, enum warn_kind k, uint64_t n,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!warn_n(&j->p.warn, k, n, 1, "%s", msg))
+	if (n == 1 ? !warn_about(&j->p.warn, k, subject, 1, "%s", msg) :
+		     !warn_n(&j->p.warn, k, n, 1, "%s", msg))
 		return 0;
 	return e2i_seterr(&j->p.err, code, "%s", msg);
 }
@@ -204,13 +222,13 @@ static errcode_t write_itables(struct legacy_job *j)
 		loc = ext2fs_inode_table_loc(fs, g);
 		inside = itable_inside(fs, loc);
 		if (!inside &&
-		    (err = problem(j, WARN_GROUP, 1, EXT2_ET_GDESC_BAD_INODE_TABLE,
+		    (err = problem(j, WARN_GROUP, 1, g, EXT2_ET_GDESC_BAD_INODE_TABLE,
 				   _("group %u: inode table at block %llu lies outside the filesystem; left as zeros in the image"),
 				   g, (unsigned long long)loc)))
 			return err;
 		if (inside && loc + per > end &&
 		    (err = problem(j, WARN_BLOCK, loc + per - (loc > end ? loc : end),
-				   EXT2_ET_SHORT_READ,
+				   loc > end ? loc : end, EXT2_ET_SHORT_READ,
 				   _("group %u: inode table blocks %llu to %llu lie past the end of %s; zero-filled in the image"),
 				   g, (unsigned long long)(loc > end ? loc : end),
 				   (unsigned long long)(loc + per - 1), j->p.o->device)))
@@ -257,7 +275,7 @@ static errcode_t write_bitmaps(struct legacy_job *j)
 	ext2_filsys fs = j->p.fs;
 	errcode_t err = ext2fs_read_bitmaps(fs);
 
-	if (err && (err = problem(j, WARN_OTHER, 1, err,
+	if (err && (err = problem(j, WARN_OTHER, 1, WARN_NO_SUBJECT, err,
 				  _("%s while reading the bitmaps of %s; they are left as zeros in the image"),
 				  error_message(err), j->p.o->device)))
 		return err;
@@ -304,6 +322,7 @@ static int run(struct legacy_job *j, const struct options *o, e2i_stop *stop)
 	fs = j->p.fs;
 	bs = fs->blocksize;
 	plan_layout(fs, &j->l);
+	count_regions(j);
 	if (j->l.inodemap * bs > UINT32_MAX)
 		msg_plain(_("warning: in the image of %s the bitmaps start %llu bytes in: past 4 GiB, the format's 32-bit offsets are cut, as e2fsprogs cuts them, and debugfs -i cannot read it"),
 			  o->device, (unsigned long long)(j->l.inodemap * bs));
@@ -325,10 +344,20 @@ int run_legacy(const struct options *o, e2i_stop *stop)
 
 	memset(&j, 0, sizeof(j));
 	ok = run(&j, o, stop);
-	if (j.sink)
-		j.sink->ops->destroy(j.sink);
 	free(j.buf);
 	ok = plan_status(&j.p, ok);
+	if (o->report) {
+		struct report_run r = { .mode = "legacy", .format = "legacy",
+					.sink = j.sink };
+
+		if (j.l.end) {
+			r.image_bytes = j.l.end * j.p.fs->blocksize;
+			r.file_bytes = r.image_bytes;
+		}
+		ok = plan_report(&j.p, &r, ok);
+	}
+	if (j.sink)
+		j.sink->ops->destroy(j.sink);
 	plan_close(&j.p);
 	return ok;
 }

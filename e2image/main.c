@@ -42,20 +42,30 @@ int main(int argc, char **argv)
 	struct options o;
 	e2i_stop *stop;
 	int rc;
+	/* the command line as given: getopt_long reorders argv */
+	char **given = calloc((size_t)argc + 1, sizeof(*given));
+
+	if (given)
+		memcpy(given, argv, (size_t)argc * sizeof(*given));
 
 	set_language();
 	initialize_ext2_error_table();
 
 	switch (options_parse(&o, argc, argv)) {
 	case PARSE_EXIT_OK:
+		free(given);
 		return 0;
 	case PARSE_FAIL:
+		free(given);
 		return 1;
 	default:
 		break;
 	}
+	o.argc = argc;
+	o.argv = given ? given : argv;
 	if (o.scramble && (o.move || o.install)) {
 		msg_plain(_("-s cannot be used with a move or -I: it would scramble the filesystem itself"));
+		free(given);
 		return 1;
 	}
 	/* A move stops safely (its journal); an install, once it writes,
@@ -85,5 +95,6 @@ int main(int argc, char **argv)
 			  strsignal((int)*stop));
 		signals_die((int)*stop);
 	}
+	free(given);
 	return rc;
 }

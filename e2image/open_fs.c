@@ -122,7 +122,7 @@ static errcode_t descriptors_checked(const struct options *o,
 		/* no backup: e2fsck goes on with the primary, and so do we */
 		return try_open(o, 0, o->blocksize, fs);
 	*backup = sb;
-	if (warn(w, WARN_GROUP, 1,
+	if (warn_about(w, WARN_GROUP, g, 1,
 		 _("group %u: its descriptor fails e2fsck's checks; imaged through the backup superblock at block %llu and its descriptors, which e2fsck uses"),
 		 g, (unsigned long long)sb)) {
 		ext2fs_close_free(fs);

@@ -106,6 +106,13 @@ void usage(int to_stdout)
 		"                          2 complete with the problems the capture recorded,\n"
 		"                          1 incomplete or altered\n"
 		"      --source=DEV        with --verify: the image must still match DEV\n"
+		"      --report=json[:FILE]  at the end, what the run did, in JSON: the\n"
+		"                          blocks captured by class, bytes read and written,\n"
+		"                          holes, problems (damaged inodes and why), options,\n"
+		"                          versions, times; on stderr (one line; also\n"
+		"                          json:-) or in FILE, never on stdout; written\n"
+		"                          when the run fails too (\"outcome\": \"failed\");\n"
+		"                          see REPORT in the man page\n"
 		"  -h, --help              show this help\n"
 		"  -V, --version           show the version\n"
 		"\n"), f);
@@ -195,7 +202,7 @@ static int parse_compress(struct options *o, const char *arg)
 enum { OPT_QCOW2_VERSION = 256, OPT_CLUSTER_SIZE, OPT_STRICT, OPT_NO_FSYNC,
        OPT_SYNC, OPT_MOVE_JOURNAL, OPT_MOVE_ABORT, OPT_ANONYMIZE,
        OPT_ANONYMIZE_MAP, OPT_THREADS, OPT_COMPRESS_BUFFER, OPT_MANIFEST,
-       OPT_VERIFY, OPT_SOURCE };
+       OPT_VERIFY, OPT_SOURCE, OPT_REPORT };
 
 static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, 'r' },
@@ -223,6 +230,7 @@ static const struct option long_opts[] = {
 	{ "manifest", required_argument, NULL, OPT_MANIFEST },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "sync", no_argument, NULL, OPT_SYNC },
 	{ "move-journal", required_argument, NULL, OPT_MOVE_JOURNAL },
 	{ "move-abort", no_argument, NULL, OPT_MOVE_ABORT },
@@ -233,33 +241,86 @@ static const struct option long_opts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/*
+ * A file written beside the image (opt: --manifest, --report) is put in
+ * place by a rename: over the source or the image it would replace them,
+ * over a link or a device the name. Its directory is tried now: a typo
+ * found after an hour's capture would cost the image.
+ */
+static enum parse_result check_side_file(const char *opt, const char *path,
+					 const struct options *o)
+{
+	char *dir = strdup(path), *slash;
+	struct stat st;
+	int e = 0;
+
+	if (same_path(path, o->device) || same_storage(path, o->device)) {
+		msg_plain(_("%s %s is the source"), opt, path);
+		e = 1;
+	} else if (same_path(path, o->image) || same_storage(path, o->image)) {
+		msg_plain(_("%s %s is the image"), opt, path);
+		e = 1;
+	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		msg_plain(_("%s %s is not a regular file (a symbolic link, a device, a directory...): the rename would replace it"),
+			  opt, path);
+		e = 1;
+	} else if (dir) {
+		slash = strrchr(dir, '/');
+		if (slash)
+			slash[slash == dir] = 0;   /* "/x": "/" */
+		if (access(slash ? dir : ".", W_OK | X_OK)) {
+			msg_plain(_("%s %s: %s (its directory %s)"), opt, path,
+				  strerror(errno), slash ? dir : ".");
+			e = 1;
+		}
+	}
+	free(dir);
+	return e ? PARSE_FAIL : PARSE_OK;
+}
+
 /* --manifest: where each kind of run puts it. */
 static enum parse_result check_manifest(const struct options *o)
 {
-	struct stat st;
-
 	if (o->manifest && (o->move || o->dry_run || o->install ||
 			    !(o->raw || o->qcow2))) {
 		msg_plain(_("--manifest applies to -r and -Q images (not to a move, -n, -I or the legacy format)"));
 		return PARSE_FAIL;
 	}
-	if (!o->manifest)
+	return o->manifest ? check_side_file("--manifest", o->manifest, o) : PARSE_OK;
+}
+
+/* --report: every run that captures (a move and -I copy a filesystem or
+ * put one back), never stdout, which may carry the image. */
+static enum parse_result check_report(const struct options *o)
+{
+	if (!o->report)
 		return PARSE_OK;
-	/* The manifest is put in place by a rename: over the source or the
-	 * image it would replace them, over a link or a device the name. */
-	if (same_path(o->manifest, o->device) || same_storage(o->manifest, o->device)) {
-		msg_plain(_("--manifest %s is the source"), o->manifest);
+	if (o->move || o->install) {
+		msg_plain(_("--report tells what a capture did: not with a move or -I"));
 		return PARSE_FAIL;
 	}
-	if (same_path(o->manifest, o->image) || same_storage(o->manifest, o->image)) {
-		msg_plain(_("--manifest %s is the image"), o->manifest);
+	if (!strcmp(o->report, "-"))
+		return PARSE_OK;
+	if (o->manifest && same_path(o->report, o->manifest)) {
+		msg_plain(_("--report %s is the manifest"), o->report);
 		return PARSE_FAIL;
 	}
-	if (lstat(o->manifest, &st) == 0 && !S_ISREG(st.st_mode)) {
-		msg_plain(_("--manifest %s is not a regular file (a symbolic link, a device, a directory...): the manifest would replace it"),
-			  o->manifest);
+	if (o->anonymize_map && same_path(o->report, o->anonymize_map)) {
+		msg_plain(_("--report %s is the --anonymize-map file"), o->report);
 		return PARSE_FAIL;
 	}
+	return check_side_file("--report", o->report, o);
+}
+
+/* --report=json, json:FILE, json:- */
+static enum parse_result parse_report(struct options *o, const char *arg)
+{
+	if (strncmp(arg, "json", 4) || (arg[4] && (arg[4] != ':' || !arg[5]))) {
+		msg_plain(_("--report=%s: the form is json (on standard error) or json:FILE (- for standard error)"),
+			  arg);
+		return PARSE_FAIL;
+	}
+	o->report = arg[4] ? arg + 5 : "-";
 	return PARSE_OK;
 }
 
@@ -342,7 +403,7 @@ static enum parse_result check(struct options *o)
 		msg_plain(_("--anonymize cannot be used with -c or -O: the output's other bytes would stay"));
 		return PARSE_FAIL;
 	}
-	if (check_manifest(o) != PARSE_OK)
+	if (check_manifest(o) != PARSE_OK || check_report(o) != PARSE_OK)
 		return PARSE_FAIL;
 	if (!o->qcow2_version)
 		o->qcow2_version = o->compress == QCOW2_COMPRESS_ZSTD ? 3 : 2;
@@ -362,7 +423,7 @@ static enum parse_result check_verify(struct options *o, int argc, char **argv)
 	    o->all_data || o->dry_run || o->check || o->superblock ||
 	    o->src_offset || o->dest_offset || o->compress >= 0 ||
 	    o->cluster_size || o->qcow2_version || o->move_journal ||
-	    o->move_abort || o->anonymize_map) {
+	    o->move_abort || o->anonymize_map || o->report) {
 		msg_plain(_("--verify takes no imaging options (only --manifest, --source, -p, -v, -f)"));
 		return PARSE_FAIL;
 	}
@@ -441,6 +502,10 @@ enum parse_result options_parse(struct options *o, int argc, char **argv)
 			break;
 		case OPT_SOURCE:
 			o->source = optarg;
+			break;
+		case OPT_REPORT:
+			if (parse_report(o, optarg) != PARSE_OK)
+				return PARSE_FAIL;
 			break;
 		case OPT_NO_FSYNC:
 			o->sync = 0;

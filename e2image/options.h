@@ -35,6 +35,10 @@ struct options {
 	const char *manifest;     /* --manifest=FILE: the manifest goes there */
 	int verify;               /* --verify IMAGE */
 	const char *source;       /* --source=DEV: --verify compares with it */
+	const char *report;       /* --report=json[:FILE]: FILE; "-": stderr */
+	int argc;                 /* the command line as given (getopt_long
+				   * reorders argv), for the report; set by main */
+	char **argv;
 	const char *device;
 	const char *image;
 };

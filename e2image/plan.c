@@ -125,8 +125,10 @@ int plan_open(struct plan *p, const struct options *o,
 	      e2i_stop *stop)
 {
 	struct sink_params sp = { 0 };
+	errcode_t err = 0;
 
 	memset(p, 0, sizeof(*p));
+	p->t0 = now_seconds();
 	warn_init(&p->warn, o->strict, print_warning, &p->prog);
 	manifest_init(&p->man, &p->warn);
 	p->o = o;
@@ -137,8 +139,15 @@ int plan_open(struct plan *p, const struct options *o,
 		msg_plain(_("the output %s is the source filesystem itself"), o->image);
 		return 0;
 	}
-	if (!source_mount_ok(o) || open_source_fs(o, &p->warn, &p->fs, &p->backup_sb))
+	if (!source_mount_ok(o) ||
+	    (err = open_source_fs(o, &p->warn, &p->fs, &p->backup_sb))) {
+		/* said already; kept for the report */
+		e2i_seterr(&p->err, err ? err : EBUSY,
+			   err ? _("while trying to open %s") :
+			   _("%s is mounted read-write, or its mount state is unknown"),
+			   o->device);
 		return 0;
+	}
 	sp.path = o->image;
 	sp.compare = o->check;
 	sp.dest_offset = o->dest_offset;
@@ -151,8 +160,7 @@ int plan_open(struct plan *p, const struct options *o,
 		return 0;
 	}
 	if (o->scramble) {
-		errcode_t err = scrambler_init(&p->scr, p->fs, o->device);
-
+		err = scrambler_init(&p->scr, p->fs, o->device);
 		if (err) {
 			msg_err(err, _("while allocating buffers for %s"), o->device);
 			return 0;
@@ -210,12 +218,20 @@ const char *plan_skips_digest(const struct plan *p)
 {
 	const struct options *o = p->o;
 
-	/* A clone's manifest shown only because of -p: hashing every data
-	 * block would double a 1-core `-ra -p` (GParted's copy), measured
-	 * 2.8-5.1 s against 7.9-12 s on the medium fixture. */
-	if (o->all_data && !o->manifest && !o->qcow2)
-		return "-a with -p: every data block would be hashed; --manifest=FILE takes the digest";
+	/* A clone's manifest shown only for -p: hashing every data block
+	 * would double a 1-core `-ra -p` (GParted's copy), measured 2.8-5.1 s
+	 * against 7.9-12 s on the medium fixture. --manifest and --report
+	 * ask for what the digest gives (the holes count comes from it). */
+	if (o->all_data && !o->manifest && !o->qcow2 && !o->report)
+		return "-a with -p alone: every data block would be hashed; --manifest=FILE takes the digest";
 	return NULL;
+}
+
+int plan_wants_digest(const struct plan *p)
+{
+	/* a dry run's report has the digest of the image it would write */
+	return (plan_wants_manifest(p) || (p->o->report && !p->o->move)) &&
+	       !plan_skips_digest(p);
 }
 
 void plan_digest_copy(struct plan *p, struct copy_opts *co)
@@ -269,8 +285,10 @@ static int capture_failed(struct plan *p, const struct capture *c,
 {
 	char what[512];
 
+	/* recorded for the report, as every failure the run ends on */
 	capture_error_text(&c->err, p->o->device, what, sizeof(what));
-	msg_err(err, "%s", what);
+	e2i_seterr(&p->err, err, "%s", what);
+	msg_err(err, "%s", p->err.what);
 	return 0;
 }
 
@@ -367,6 +385,8 @@ int plan_capture(struct plan *p)
 	}
 	p->sum.inodes_scanned = c.stats.inodes_scanned;
 	p->sum.orphans = c.stats.orphans;
+	if (ok)
+		summary_add(&p->sum, &p->blocks);
 out:
 	flush_readahead(p);
 	capture_free(&c);
@@ -396,6 +416,20 @@ int plan_status(struct plan *p, int ok)
 		  (unsigned long long)w->count[WARN_BLOCK],
 		  (unsigned long long)w->count[WARN_OTHER]);
 	return 2;
+}
+
+int plan_report(struct plan *p, struct report_run *r, int status)
+{
+	r->o = p->o;
+	r->p = p;
+	if (p->fs && !r->block_size)
+		r->block_size = p->fs->blocksize;
+	if (p->fs && !r->image_bytes)
+		r->image_bytes = ext2fs_blocks_count(p->fs->super) * p->fs->blocksize;
+	/* the digest's count is the image's when the copy ended */
+	r->data_blocks = p->man.digest_used && status != 1 ?
+			 (int64_t)p->man.digest.nonzero : -1;
+	return report_write(r, status);
 }
 
 void plan_close(struct plan *p)

@@ -18,6 +18,7 @@
 #include "scramble.h"
 #include "anon.h"
 #include "manifest.h"
+#include "report.h"
 
 struct plan {
 	const struct options *o;
@@ -39,6 +40,7 @@ struct plan {
 	struct scrambler *scramble;  /* -s: &scr, directory blocks noted there */
 	struct anonymizer anonymizer;
 	struct anonymizer *anon;     /* --anonymize: &anonymizer */
+	double t0;         /* now_seconds() when the run began */
 	struct manifest man;
 	char *man_text;    /* the manifest, once the copy is done */
 	int man_placed;    /* --manifest FILE written by this run */
@@ -61,11 +63,12 @@ int plan_open_sink(struct plan *p, unsigned blocksize, uint64_t blocks,
  * goes with the image is made final first (the --anonymize map), so a
  * failure there leaves no image either. */
 errcode_t plan_copy_done(struct plan *p);
-/* Whether the job feeds the image digest: a manifest goes somewhere. */
 /* Whether the run makes a manifest (and shows it with -p). */
 int plan_wants_manifest(const struct plan *p);
-/* Why a manifest the run makes has no digest, or NULL when it has one. */
+/* Why the run's manifest or report has no digest, or NULL. */
 const char *plan_skips_digest(const struct plan *p);
+/* Whether the job feeds the image digest: for a manifest or a report. */
+int plan_wants_digest(const struct plan *p);
 /* The image digest set up for a copy: fed in co's stream. */
 void plan_digest_copy(struct plan *p, struct copy_opts *co);
 /* The manifest of the finished copy into p->man_text; 0 or ENOMEM. */
@@ -77,6 +80,9 @@ int plan_capture(struct plan *p);
 /* The exit status: 1 when the job failed, 2 when it wrote an image with
  * warnings (said in a last line), 0 otherwise. */
 int plan_status(struct plan *p, int ok);
+/* --report: r's fields the job knows set (mode, format, sink, ...), the
+ * rest taken from the plan; returns status, or 1 if the report failed. */
+int plan_report(struct plan *p, struct report_run *r, int status);
 void plan_close(struct plan *p);
 
 double now_seconds(void);

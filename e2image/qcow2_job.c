@@ -31,6 +31,8 @@ struct qjob {
 	struct qcow2_image *img;
 	struct sink *out;
 	const char *name;
+	unsigned cb;               /* cluster bits, once chosen */
+	const char *man_stored;    /* in the header: "full", "compact", "none" */
 };
 
 /* Copies every captured block to s (zero blocks left out), with progress;
@@ -333,7 +335,9 @@ static errcode_t put_manifest(struct qjob *q, unsigned cb)
 		return err;
 	e = qcow2_image_set_ext(q->img, MANIFEST_QCOW2_EXT, p->man_text,
 				strlen(p->man_text));
+	q->man_stored = "full";
 	if (e == EFBIG) {
+		q->man_stored = "compact";
 		compact = manifest_text(&p->man, p, fmt, 1);
 		e = compact ? qcow2_image_set_ext(q->img, MANIFEST_QCOW2_EXT, compact,
 						  strlen(compact)) : ENOMEM;
@@ -345,6 +349,7 @@ static errcode_t put_manifest(struct qjob *q, unsigned cb)
 	if (e == EFBIG) {
 		fprintf(stderr, _("%s: warning: the header cluster of %s (%llu bytes) cannot hold even the compact manifest: the image has none\n"),
 			PROGRAM, q->name, 1ull << cb);
+		q->man_stored = "none";
 		e = 0;
 	}
 	if (e)
@@ -451,6 +456,7 @@ static int write_image(struct qjob *q)
 
 	if (!cb)
 		return 0;
+	q->cb = cb;
 	blockmap_init(&q->nonzero, ext2fs_blocks_count(p->fs->super), 0, 0);
 	data_first = p->kind != SINK_STREAM &&
 		     qcow2_data_first_fits(fs_bytes(q), cb, max_data_clusters(q, cb));
@@ -499,6 +505,21 @@ static void print_layout(const struct qjob *q)
 			st.spilled ? qcow2_image_spill_dir(q->img) : _("no temporary file"));
 }
 
+static int report(struct qjob *q, int status)
+{
+	struct report_run r = { .mode = "qcow2", .sink = q->out,
+				.manifest_in_image = q->man_stored };
+	char fmt[96];
+
+	if (q->cb) {
+		format_name(q, q->cb, fmt, sizeof(fmt));
+		r.format = fmt;
+	}
+	if (q->img && status != 1)
+		r.file_bytes = qcow2_image_layout(q->img)->total << q->cb;
+	return plan_report(&q->p, &r, status);
+}
+
 int run_qcow2(const struct options *o, e2i_stop *stop)
 {
 	struct qjob q;
@@ -512,16 +533,17 @@ int run_qcow2(const struct options *o, e2i_stop *stop)
 	ok = ok && write_image(&q);
 	q.p.sum.t_copy = now_seconds() - t0;
 	if (ok && o->verbose) {
-		summary_add(&q.p.sum, &q.p.blocks);
 		print_summary(&q.p.sum, o->device, o->image);
 		print_layout(&q);
 	}
+	ok = plan_status(&q.p, ok);
+	if (o->report)
+		ok = report(&q, ok);
 	if (q.out)
 		q.out->ops->destroy(q.out);
 	qcow2_image_free(q.img);
 	qcow2_runs_free(&q.runs);
 	blockmap_free(&q.nonzero);
-	ok = plan_status(&q.p, ok);
 	plan_close(&q.p);
 	return ok;
 }

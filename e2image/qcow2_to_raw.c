@@ -39,6 +39,11 @@ struct q2r {
 	uint64_t next;        /* with fill: the first block not written yet */
 	uint64_t fill_end;    /* with fill: blocks past it read as zeros */
 	char *zeros;          /* with fill: FILL_BYTES of zeros */
+	/* --report: */
+	double t0;
+	uint64_t nonzero;     /* blocks of bs delivered that hold data */
+	uint64_t in_bytes, in_read;
+	uint64_t size;        /* the image's */
 };
 
 #define FILL_BYTES (1u << 20)
@@ -84,9 +89,12 @@ static errcode_t fill_to(struct q2r *q, uint64_t end)
 static int deliver(void *arg, uint64_t guest, const void *data, size_t len)
 {
 	struct q2r *q = arg;
+	size_t i;
 
 	if (fill_to(q, guest / q->bs) || sink_write_sparse(q->sink, guest / q->bs, len / q->bs, data))
 		return 1;
+	for (i = 0; q->o->report && i < len; i += q->bs)
+		q->nonzero += !is_zero((const char *)data + i, q->bs);
 	if (q->fill)
 		q->next = (guest + len) / q->bs;
 	q->done += (len + q->cs - 1) / q->cs;
@@ -178,6 +186,7 @@ static int run(struct q2r *q)
 {
 	const struct options *o = q->o;
 	struct qcow2_reader *r;
+	struct stat st;
 	char why[512];
 	int fd, ok, ret;
 
@@ -195,6 +204,8 @@ static int run(struct q2r *q)
 		msg_err(errno, _("while opening %s"), o->device);
 		return 0;
 	}
+	if (fstat(fd, &st) == 0)
+		q->in_bytes = (uint64_t)st.st_size;
 	why[0] = 0;
 	progress_phase(&q->prog, _("Reading the QCOW2 tables..."));
 	ret = qcow2_reader_open(fd, &r, q->stop, why, sizeof(why));
@@ -207,7 +218,9 @@ static int run(struct q2r *q)
 		close(fd);
 		return 0;
 	}
+	q->size = qcow2_reader_size(r);
 	ok = convert(q, r);
+	q->in_read = qcow2_reader_bytes_read(r);
 	if (ok && o->check)
 		printf(_("%" PRIu64 " blocks already contained the data to be copied\n"),
 		       q->sink->skipped);
@@ -219,15 +232,29 @@ static int run(struct q2r *q)
 int run_qcow2_to_raw(const struct options *o, e2i_stop *stop)
 {
 	struct q2r q;
+	time_t when;
 	int ok;
 
 	memset(&q, 0, sizeof(q));
 	q.o = o;
 	q.stop = stop;
+	q.t0 = now_seconds();
+	when = manifest_now();
 	progress_init(&q.prog, o->progress);
-	ok = run(&q);
+	ok = run(&q) ? 0 : 1;
+	if (o->report) {
+		struct report_run r = {
+			.o = o, .mode = "qcow2-to-raw", .format = "raw", .sink = q.sink,
+			.image_bytes = q.size, .block_size = q.bs,
+			.data_blocks = ok == 1 || !q.bs ? -1 : (int64_t)q.nonzero,
+			.input_bytes = q.in_bytes, .input_read = q.in_read,
+			.when = when, .t0 = q.t0, .err = &q.err, .stop = stop,
+		};
+
+		ok = report_write(&r, ok);
+	}
 	if (q.sink)
 		q.sink->ops->destroy(q.sink);
 	free(q.zeros);
-	return ok ? 0 : 1;
+	return ok;
 }

@@ -48,8 +48,10 @@ static int copy(struct raw_job *j)
 	co.progress = copied;
 	co.progress_arg = j;
 	plan_transform_copy(p, &co);
-	if (plan_wants_manifest(p) && !(p->man.no_digest = plan_skips_digest(p)))
+	if (plan_wants_digest(p))
 		plan_digest_copy(p, &co);
+	else
+		p->man.no_digest = plan_skips_digest(p);
 	progress_start(&p->prog, p->blocks.captured, p->fs->blocksize);
 	err = copy_runs(&p->blocks, &p->src, j->sink, &co, &p->err);
 	if (!err && plan_wants_manifest(p))
@@ -79,7 +81,6 @@ static int copy(struct raw_job *j)
 				  (unsigned long long)p->blocks.captured);
 		return 0;
 	}
-	summary_add(&p->sum, &p->blocks);
 	return 1;
 }
 
@@ -103,9 +104,14 @@ int run_raw(const struct options *o, e2i_stop *stop)
 
 	memset(&j, 0, sizeof(j));
 	ok = run(&j, o, stop);
+	ok = plan_status(&j.p, ok);
+	if (o->report) {
+		struct report_run r = { .mode = "raw", .format = "raw", .sink = j.sink };
+
+		ok = plan_report(&j.p, &r, ok);
+	}
 	if (j.sink)
 		j.sink->ops->destroy(j.sink);
-	ok = plan_status(&j.p, ok);
 	plan_close(&j.p);
 	return ok;
 }

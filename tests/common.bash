@@ -47,6 +47,16 @@ fixtures() {
 	fi
 }
 
+# each_fixture FUNC: run FUNC FIXTURE for every fixture (in a subshell),
+# name the ones that failed, fail if any did
+each_fixture() {
+	local f failed=""
+	for f in $(fixtures); do
+		( "$1" "$f" ) || failed="$failed $f"
+	done
+	[ -z "$failed" ] || { echo "failed on:$failed" >&2; return 1; }
+}
+
 # has_feature IMG FEATURE
 has_feature() {
 	dumpe2fs -h "$1" 2>/dev/null | grep '^Filesystem features:' | grep -qw -- "$2"

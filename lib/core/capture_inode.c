@@ -137,19 +137,19 @@ errcode_t capture_inode_or_warn(struct capture *c, ext2_ino_t ino,
 	why = err ? (c->why ? _(c->why) : error_message(err)) : NULL;
 	/* One line per inode, whatever is wrong with it. */
 	if (!err)
-		stop = warn(c->warn, WARN_INODE, 1,
+		stop = warn_about(c->warn, WARN_INODE, ino, 1,
 			    ngettext("inode %u: %llu block number past the end of the filesystem ignored",
 				     "inode %u: %llu block numbers past the end of the filesystem ignored",
 				     oor),
 			    ino, (unsigned long long)oor);
 	else if (oor)
-		stop = warn(c->warn, WARN_INODE, 1,
+		stop = warn_about(c->warn, WARN_INODE, ino, 1,
 			    ngettext("inode %u: %s; %llu block number past the end of the filesystem ignored; kept the blocks it could still identify",
 				     "inode %u: %s; %llu block numbers past the end of the filesystem ignored; kept the blocks it could still identify",
 				     oor),
 			    ino, why, (unsigned long long)oor);
 	else
-		stop = warn(c->warn, WARN_INODE, 1,
+		stop = warn_about(c->warn, WARN_INODE, ino, 1,
 			    _("inode %u: %s; kept the blocks it could still identify"),
 			    ino, why);
 	if (stop)

@@ -59,7 +59,7 @@ static errcode_t salvage_group(struct capture *c, dgrp_t g, ext2_ino_t done)
 			ext2_ino_t lo = first + (ino - first) / ipb * ipb;
 
 			last_bad = b;
-			if (warn(c->warn, WARN_BLOCK, 1,
+			if (warn_about(c->warn, WARN_BLOCK, b, 1,
 				 _("block %llu: %s while reading the inode table of group %u; inodes %u-%u skipped"),
 				 (unsigned long long)b, error_message(err), g,
 				 lo, lo + ipb - 1))
@@ -124,7 +124,7 @@ errcode_t capture_inodes(struct capture *c)
 				}
 			} else if (!c->warn ||
 			    (!capture_group_warned(c, g) &&
-			     warn(c->warn, WARN_GROUP, 1,
+			     warn_about(c->warn, WARN_GROUP, g, 1,
 				  _("group %u: %s while reading its inode table; its inodes are skipped"),
 				  g, error_message(err)))) {
 				c->err = (struct capture_error){ err, N_("while getting next inode %u of %s"), ino };

@@ -27,8 +27,8 @@ static errcode_t add_table(struct capture *c, dgrp_t g, const char *outside,
 			ext2fs_inode_table_loc_set(fs, g, 0);
 		if (capture_group_warned(c, g))
 			return 0;
-		if (warn(c->warn, WARN_GROUP, 1,
-			 _(outside), g, (unsigned long long)b))
+		if (warn_about(c->warn, WARN_GROUP, g, 1,
+			       _(outside), g, (unsigned long long)b))
 			return EXT2_ET_GDESC_BAD_INODE_TABLE;
 		return 0;
 	}

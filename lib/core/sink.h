@@ -37,6 +37,8 @@ struct sink {
 	int gaps_read_zero;
 	uint64_t skipped;       /* -c: blocks found already identical */
 	uint64_t written;       /* blocks handed to the output */
+	uint64_t zero_bytes;    /* and bytes of zeros a stream wrote besides
+				 * (-O, gaps, the end: --report) */
 	struct e2i_error *err;
 	e2i_stop *stop;         /* a blocked write gives up when set */
 	/* The output's descriptor, for fstat only (a format that records

@@ -50,6 +50,7 @@ static errcode_t st_zeros(struct stream *t, uint64_t bytes, uint64_t blk)
 		if (e)
 			return st_fail(t, e, blk);
 		bytes -= n;
+		t->s.zero_bytes += n;
 	}
 	return 0;
 }

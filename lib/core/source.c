@@ -94,6 +94,7 @@ errcode_t source_try_read(struct source *s, uint64_t blk, uint64_t n, void *buf)
 	int e = pread_full(s->fd, buf, len, s->offset + blk * s->blocksize,
 			   &got, s->stop);
 
+	s->bytes_read += got;
 	if (e)
 		return e;
 	if (got < len) {
@@ -120,8 +121,10 @@ int source_cached(struct source *s, uint64_t blk, void *scratch)
 	ssize_t r = preadv2(s->fd, &v, 1, (off_t)(s->offset + blk * s->blocksize),
 			    RWF_NOWAIT);
 
-	if (r > 0)
+	if (r > 0) {
+		s->bytes_read += (uint64_t)r;
 		return 1;
+	}
 	if (r < 0 && errno == EAGAIN)
 		return 0;
 #else

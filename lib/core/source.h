@@ -22,6 +22,7 @@ struct source {
 	int seekable_holes;
 	uint64_t size;      /* bytes, for a regular file or a block device */
 	uint64_t hole_start, hole_end, data_start, data_end;
+	uint64_t bytes_read;   /* by the reads below (--report) */
 };
 
 errcode_t source_open(struct source *s, const char *path, uint64_t offset,

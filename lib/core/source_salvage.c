@@ -28,7 +28,7 @@ errcode_t source_salvage(struct source *s, uint64_t blk, uint64_t n, void *buf,
 			continue;
 		if (e == EINTR && stopped(s->stop))
 			return e2i_seterr(err, e, _("while reading %s"), s->path);
-		if (!w || warn(w, WARN_BLOCK, 1,
+		if (!w || warn_about(w, WARN_BLOCK, blk + i, 1,
 			       _("block %llu: %s while reading %s; zero-filled in the image"),
 			       (unsigned long long)(blk + i), error_message(e), s->path))
 			return e2i_seterr(err, e, _("while reading block %llu of %s"),

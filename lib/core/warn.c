@@ -23,7 +23,7 @@ void warn_destroy(struct e2i_warnings *w)
 }
 
 static int vwarn(struct e2i_warnings *w, enum warn_kind k, uint64_t n,
-		 int may_stop, const char *fmt, va_list ap)
+		 uint64_t subject, int may_stop, const char *fmt, va_list ap)
 {
 	char msg[512];
 
@@ -33,7 +33,7 @@ static int vwarn(struct e2i_warnings *w, enum warn_kind k, uint64_t n,
 	pthread_mutex_lock(&w->lock);
 	w->count[k] += n;
 	if (w->record)
-		w->record(w->record_arg, k, n, msg);
+		w->record(w->record_arg, k, n, subject, msg);
 	if (w->strict && may_stop) {
 		/* Fatal: the caller's error message says it. */
 		pthread_mutex_unlock(&w->lock);
@@ -55,7 +55,7 @@ int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
 	int r;
 
 	va_start(ap, fmt);
-	r = vwarn(w, k, 1, may_stop, fmt, ap);
+	r = vwarn(w, k, 1, WARN_NO_SUBJECT, may_stop, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -67,7 +67,19 @@ int warn_n(struct e2i_warnings *w, enum warn_kind k, uint64_t n, int may_stop,
 	int r;
 
 	va_start(ap, fmt);
-	r = vwarn(w, k, n, may_stop, fmt, ap);
+	r = vwarn(w, k, n, WARN_NO_SUBJECT, may_stop, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int warn_about(struct e2i_warnings *w, enum warn_kind k, uint64_t subject,
+	       int may_stop, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vwarn(w, k, 1, subject, may_stop, fmt, ap);
 	va_end(ap);
 	return r;
 }

@@ -19,6 +19,8 @@ enum warn_kind {
 	WARN_KINDS
 };
 
+#define WARN_NO_SUBJECT UINT64_MAX
+
 struct e2i_warnings {
 	pthread_mutex_t lock;
 	uint64_t count[WARN_KINDS];
@@ -28,8 +30,11 @@ struct e2i_warnings {
 	void (*report)(void *arg, const char *msg);
 	void *report_arg;
 	/* Optional: called with every problem, printed or not, in the
-	 * order found, under the lock (the image's manifest lists them). */
-	void (*record)(void *arg, enum warn_kind k, uint64_t n, const char *msg);
+	 * order found, under the lock (the image's manifest lists them);
+	 * subject: the inode, group or block it is about, as a number apart
+	 * from the (translated) words, or WARN_NO_SUBJECT. */
+	void (*record)(void *arg, enum warn_kind k, uint64_t n, uint64_t subject,
+		       const char *msg);
 	void *record_arg;
 };
 
@@ -43,6 +48,11 @@ int warn(struct e2i_warnings *w, enum warn_kind k, int may_stop,
 /* The same for n problems of one kind reported in one message. */
 int warn_n(struct e2i_warnings *w, enum warn_kind k, uint64_t n, int may_stop,
 	   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same about one inode (WARN_INODE), group (WARN_GROUP) or block
+ * (WARN_BLOCK): subject is its number. */
+int warn_about(struct e2i_warnings *w, enum warn_kind k, uint64_t subject,
+	       int may_stop, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 uint64_t warn_total(struct e2i_warnings *w);
 
 #endif

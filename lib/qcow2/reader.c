@@ -72,6 +72,7 @@ struct qcow2_reader {
 	uint64_t l1_off, l1_len; /* metadata areas, rounded to clusters */
 	uint64_t rt_off, rt_len;
 	uint64_t allocated;
+	uint64_t bytes_read;     /* by read_at: tables and clusters */
 	const unsigned char *l2; /* the L2 table being walked, in l2buf */
 	unsigned char *l2buf;    /* L2 tables read together (load_l2) */
 	uint64_t l2b_off, l2b_len;
@@ -130,6 +131,7 @@ static int read_at(struct qcow2_reader *r, void *buf, size_t len, uint64_t off,
 		if (n == 0)
 			break;
 		done += (size_t)n;
+		r->bytes_read += (uint64_t)n;
 	}
 	memset((char *)buf + done, 0, len - done);
 	return 0;
@@ -763,6 +765,11 @@ unsigned qcow2_reader_cluster_size(const struct qcow2_reader *r)
 uint64_t qcow2_reader_allocated(const struct qcow2_reader *r)
 {
 	return r->allocated;
+}
+
+uint64_t qcow2_reader_bytes_read(const struct qcow2_reader *r)
+{
+	return r->bytes_read;
 }
 
 /* The compressed bytes [off, off+len), len <= 2 clusters, from the window. */

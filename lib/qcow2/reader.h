@@ -36,6 +36,8 @@ uint64_t qcow2_reader_size(const struct qcow2_reader *r);       /* bytes */
 unsigned qcow2_reader_cluster_size(const struct qcow2_reader *r);
 /* Clusters that hold data (plain or compressed), counted at open. */
 uint64_t qcow2_reader_allocated(const struct qcow2_reader *r);
+/* Bytes read from the file so far. */
+uint64_t qcow2_reader_bytes_read(const struct qcow2_reader *r);
 
 /* Calls cb for every guest range holding data, in ascending guest order;
  * contiguous plain clusters come as one range of up to 4 MiB. Ranges never
