@@ -33,7 +33,7 @@ if [ ! -x "$T/test_one" ]; then
 	make -s -C "$T" test_one mke2fs.conf test_data.tmp > /dev/null ||
 		die "cannot make $T/test_one"
 fi
-LOGS=$here/work/check-e2fsprogs
+LOGS=${TESTS_BUILDDIR:-$here}/work/check-e2fsprogs
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
 W=$(mktemp -d "${TMPDIR:-/tmp}/check-e2fsprogs.XXXXXX") || die "mktemp failed"

@@ -1,5 +1,8 @@
 # common.bash -- loaded by every bats file (`load common`).
 #
+# TESTS_BUILDDIR  the build's tests directory: the programs make built
+#           (fault/) and the scratch work/; default: this directory (make
+#           check sets it: a build can be in another directory)
 # E2IMAGE   the binary under test (default: the one built in ../e2image)
 # ORACLE    e2fsprogs' e2image, the reference behaviour
 # FIXROOT   root of the fixture cache shared by all suites (tests/work/fixtures)
@@ -7,9 +10,10 @@
 #           (derived, not settable: a changed build.sh must not be served the
 #           images of an older one; directories of older keys are left behind)
 
-E2IMAGE=${E2IMAGE:-$BATS_TEST_DIRNAME/../e2image/e2image}
+TESTS_BUILDDIR=${TESTS_BUILDDIR:-$BATS_TEST_DIRNAME}
+E2IMAGE=${E2IMAGE:-$TESTS_BUILDDIR/../e2image/e2image}
 ORACLE=${ORACLE:-/usr/sbin/e2image}
-FIXROOT=${FIXROOT:-$BATS_TEST_DIRNAME/work/fixtures}
+FIXROOT=${FIXROOT:-$TESTS_BUILDDIR/work/fixtures}
 
 # content_key FILE...: a cache key for what FILEs build (sha256 of their
 # contents, in order, shortened)
@@ -18,7 +22,7 @@ content_key() {
 }
 
 FIXDIR=$FIXROOT/$(content_key "$BATS_TEST_DIRNAME/fixtures/build.sh")
-export E2IMAGE ORACLE FIXROOT FIXDIR
+export TESTS_BUILDDIR E2IMAGE ORACLE FIXROOT FIXDIR
 export LC_ALL=C TZ=UTC
 # the manifest's time line: two runs give the same image (manifest.bats
 # unsets it where the time is what it tests)

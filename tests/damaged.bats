@@ -263,7 +263,7 @@ prep() {
 # the damaged images depend on make-damaged.sh and on the fixtures it
 # damages
 dmgdir() {
-	printf '%s\n' "${DMGDIR:-$BATS_TEST_DIRNAME/work/damaged/$(content_key "$MKDMG" \
+	printf '%s\n' "${DMGDIR:-$TESTS_BUILDDIR/work/damaged/$(content_key "$MKDMG" \
 		"$BATS_TEST_DIRNAME/fixtures/build.sh")}"
 }
 

@@ -44,7 +44,7 @@
 
 load common
 
-SHIM=$BATS_TEST_DIRNAME/fault/libeio.so
+SHIM=$TESTS_BUILDDIR/fault/libeio.so
 # 1b, 7b, 255b: blocks of the filesystem; fs-1b and fs+1b: its size less
 # one block (almost no overlap), and more than its size (none).
 DISTANCES="1b 7b 255b 64K 1M 3M+1b 4M fs-1b fs+1b"
@@ -523,7 +523,7 @@ refresh_case() {
 # lost with the process), the same command run again must finish it, with
 # exactly the bytes of an uninterrupted move; --move-abort must put the
 # filesystem back intact at its old offset.
-POWERLOSS=$BATS_TEST_DIRNAME/fault/powerloss.so
+POWERLOSS=$TESTS_BUILDDIR/fault/powerloss.so
 # under make check-sanitize the shim comes before ASan's runtime
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 

@@ -8,12 +8,14 @@
 
 load common
 
+# the sources, and the build (another directory in a VPATH build)
 TOP=$BATS_TEST_DIRNAME/..
+BTOP=$TESTS_BUILDDIR/..
 
 setup_file() {
-	grep -q '^#define ENABLE_NLS 1' "$TOP/config.h" || return 0
+	grep -q '^#define ENABLE_NLS 1' "$BTOP/config.h" || return 0
 	# the catalogue as `make install` puts it, under a DESTDIR
-	make -s -C "$TOP/po" install DESTDIR="$BATS_FILE_TMPDIR/root" >&2
+	make -s -C "$BTOP/po" install DESTDIR="$BATS_FILE_TMPDIR/root" >&2
 }
 
 setup() {
@@ -23,7 +25,7 @@ setup() {
 
 # nls_built: skip when configure was given --disable-nls
 nls_built() {
-	grep -q '^#define ENABLE_NLS 1' "$TOP/config.h" ||
+	grep -q '^#define ENABLE_NLS 1' "$BTOP/config.h" ||
 		skip "built with --disable-nls"
 }
 
@@ -48,13 +50,13 @@ snapshots() {
 @test "nls: make install puts the catalogue under \$(localedir)/de/LC_MESSAGES" {
 	nls_built
 	local mo localedir prefix
-	localedir=$(sed -n 's/^localedir = //p' "$TOP/po/Makefile")
-	prefix=$(sed -n 's/^prefix = //p' "$TOP/po/Makefile")
+	localedir=$(sed -n 's/^localedir = //p' "$BTOP/po/Makefile")
+	prefix=$(sed -n 's/^prefix = //p' "$BTOP/po/Makefile")
 	localedir=${localedir//\$\{prefix\}/$prefix}
 	localedir=${localedir//\$\{datarootdir\}/$prefix/share}
 	mo=$BATS_FILE_TMPDIR/root$localedir/de/LC_MESSAGES/e2image-ng.mo
 	[ -s "$mo" ] || fail "not installed: $mo ($(find "$BATS_FILE_TMPDIR/root" -type f))"
-	cmp "$mo" "$TOP/po/de.mo"
+	cmp "$mo" "$BTOP/po/de.mo"
 }
 
 @test "nls: a usage error, in German" {
@@ -118,8 +120,8 @@ snapshots() {
 
 @test "nls: every message of the sources is in the .pot, and translated in de.po" {
 	command -v msgcmp > /dev/null || skip "no msgcmp (gettext)"
-	grep -q '^XGETTEXT = /' "$TOP/po/Makefile" || skip "no xgettext (gettext)"
-	make -s -C "$TOP/po" update-pot POT="$BATS_TEST_TMPDIR/fresh.pot" 2> /dev/null
+	grep -q '^XGETTEXT = /' "$BTOP/po/Makefile" || skip "no xgettext (gettext)"
+	make -s -C "$BTOP/po" update-pot POT="$BATS_TEST_TMPDIR/fresh.pot" 2> /dev/null
 	# the same messages both ways: nothing new left out, nothing stale
 	msgcmp --use-untranslated "$TOP/po/e2image-ng.pot" fresh.pot ||
 		fail "po/e2image-ng.pot lacks messages of the sources: make update-po"
@@ -149,7 +151,7 @@ snapshots() {
 	make -s -C "$copy" install DESTDIR="$BATS_TEST_TMPDIR/root" > /dev/null
 	[ -z "$(find "$BATS_TEST_TMPDIR/root" -name '*.mo')" ] || fail "a catalogue was installed"
 	# English whatever the environment asks, the same image as the NLS build
-	LANGUAGE=de LC_ALL=C.UTF-8 E2IMAGE_LOCALEDIR=$TOP/po "$copy/e2image/e2image" --help > help.txt
+	LANGUAGE=de LC_ALL=C.UTF-8 E2IMAGE_LOCALEDIR=$BTOP/po "$copy/e2image/e2image" --help > help.txt
 	grep -q '^Saves the metadata of an ext2/ext3/ext4 filesystem as an image\.$' help.txt
 	"$copy/e2image/e2image" -r "$SRC" plain.raw
 	"$E2IMAGE" -r "$SRC" nls.raw

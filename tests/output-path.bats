@@ -311,7 +311,7 @@ sticky_dir() {
 }
 
 @test "output-path: an in-place output whose close fails is reported, exit 1" {
-	shim=$BATS_TEST_DIRNAME/fault/libeio.so
+	shim=$TESTS_BUILDDIR/fault/libeio.so
 	[ -f "$shim" ] || fail "no $shim (make -C tests all)"
 	cp --sparse=always "$STALE" img.raw
 	run env LD_PRELOAD="$shim" E2I_FAULT_PATH=img.raw E2I_FAULT_CLOSE=1 \

@@ -7,6 +7,8 @@
 #   TESTS="raw options"   run only these suites (bats basenames and/or
 #                         unit test names; "unit" selects all unit tests)
 #   BATS=/path/to/bats    bats to use (default: bats from PATH)
+#   TESTS_BUILDDIR=DIR    where the unit tests were built (default: here;
+#                         make check sets it, see common.bash)
 #   SANITIZER_LOG_DIR=DIR where ASan/UBSan write their reports (log_path);
 #                         any report found after a unit test or a suite is
 #                         shown and counted as a failure (make check-sanitize)
@@ -59,15 +61,15 @@ sanitizer_reports() {
 	done
 }
 
-for t in unit/*; do
+for t in "${TESTS_BUILDDIR:-.}"/unit/*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	case $t in *.c|*.o|*.h) continue ;; esac
-	name=${t#unit/}
+	name=${t##*/}
 	selected "$name" unit || continue
 	echo "# unit: $name"
 	ran=$((ran + 1))
 	before=$fail
-	count_tap < <("./$t" 2>&1; echo $? > "$rcfile")
+	count_tap < <("$t" 2>&1; echo $? > "$rcfile")
 	rc=$(cat "$rcfile")
 	# a non-zero exit with no "not ok" line is still a failure
 	if [ "$rc" != 0 ] && [ "$fail" = "$before" ]; then

@@ -15,13 +15,16 @@
 #   SANITIZE_TESTS="raw options"   suites to run (default: all but the
 #                                  slow ones listed in SANITIZE_SKIP)
 #   SANITIZE_SKIP="progress"       suites left out by default (see below)
+#   SANITIZE_WORK=DIR              where the copy goes (default: tests/work/
+#                                  sanitize; make sets the build's, which
+#                                  may be outside the source tree)
 #   SANITIZE_CC=gcc                compiler (default: clang when installed:
 #                                  with gcc 12, libubsan ignores log_path
 #                                  next to libasan, so a UBSan report would
 #                                  only reach the test's captured stderr)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-work=$top/tests/work/sanitize
+work=${SANITIZE_WORK:-$top/tests/work/sanitize}
 tree=$work/tree
 logs=$work/logs
 san='-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1'
@@ -33,6 +36,7 @@ mkdir -p "$tree" || exit 1
 # Source files only: generated Makefiles/config.h are rebuilt by configure.
 ( cd "$top" && tar -cf - \
 	--exclude=./.git --exclude=./tests/work --exclude=./demo \
+	--exclude=./_build --exclude='./e2image-ng-*' \
 	--exclude='*.o' --exclude='*.a' --exclude='*.so' \
 	--exclude=./Makefile --exclude='./*/Makefile' \
 	--exclude=./config.h --exclude=./config.log --exclude=./config.status \
@@ -55,7 +59,8 @@ if [ ! -f config.status ] || [ ! -f Makefile ] || [ configure -nt config.status 
 	printf '%s\n' "$stamp" > .sanitize-flags
 fi
 # The Makefile.in files may have changed since configure ran.
-for m in Makefile lib/Makefile e2image/Makefile tests/Makefile doc/Makefile po/Makefile; do
+for m in Makefile.in */Makefile.in; do
+	m=${m%.in}
 	if [ "$m.in" -nt "$m" ]; then
 		./config.status -q "$m" || exit 1
 	fi
@@ -73,7 +78,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan${U
 export SANITIZER_LOG_DIR=$logs
 # Share the fixture cache with the main tree's `make check`.
 export FIXROOT=${FIXROOT:-$top/tests/work/fixtures}
-export E2IMAGE=$tree/e2image/e2image
+export E2IMAGE=$tree/e2image/e2image TESTS_BUILDDIR=$tree/tests
 # Suites left out: bench-like ones that only time things (none is heavy
 # today; progress.bats sleeps and is timing-sensitive under ASan).
 skip=${SANITIZE_SKIP-}

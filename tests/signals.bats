@@ -11,7 +11,7 @@
 
 load common
 
-SHIM=$BATS_TEST_DIRNAME/fault/libeio.so
+SHIM=$TESTS_BUILDDIR/fault/libeio.so
 
 setup_file() {
 	local d=$BATS_FILE_TMPDIR img

@@ -21,6 +21,8 @@
 #
 # Environment:
 #   E2IMAGE=PATH        our binary        (default: ../e2image/e2image)
+#   TESTS_BUILDDIR=DIR  the build's tests/ (default: this tests/), where the
+#                       floor is built
 #   ORACLE=PATH         e2fsprogs' binary (default: /usr/sbin/e2image)
 #   BENCH_FIXTURES=".." subset of: medium large huge 10t usr (default: all)
 #                       medium 8 GiB, 262k inodes; large 28 GiB, 1M inodes;
@@ -59,9 +61,10 @@ export LC_ALL=C
 here=$(cd "$(dirname "$0")" && pwd)
 tests=$(dirname "$here")
 W=${BENCH_WORK:-/var/tmp/e2image-bench}
-OURS=${E2IMAGE:-$tests/../e2image/e2image}
+build=${TESTS_BUILDDIR:-$tests}
+OURS=${E2IMAGE:-$build/../e2image/e2image}
 ORACLE=${ORACLE:-/usr/sbin/e2image}
-FLOOR=$here/floor
+FLOOR=$build/bench/floor
 QUICK=${BENCH_QUICK:-0}
 FIXTURES=${BENCH_FIXTURES:-medium large huge 10t usr}
 RUNS=${BENCH_RUNS:-5}
@@ -88,8 +91,8 @@ done
 case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS must be a positive number";; esac
 OURS=$(cd "$(dirname "$OURS")" && pwd)/$(basename "$OURS")
 # The floor is built with the project's flags against lib/libcore.a.
-[ -f "$tests/Makefile" ] || die "run ./configure first (the floor is built by tests/Makefile)"
-make -s -C "$tests" bench/floor >&2 || die "building $FLOOR failed"
+[ -f "$build/Makefile" ] || die "run ./configure first (the floor is built by tests/Makefile)"
+make -s -C "$build" bench/floor >&2 || die "building $FLOOR failed"
 
 mkdir -p "$W" || exit 2
 R=$W/run                           # outputs of the timed runs
