@@ -1,0 +1,114 @@
+/*
+ * Checksums of blocks changed in place, moved by the change instead of
+ * verified and computed again. A metadata checksum is libext2fs' crc32c
+ * (ext2fs_crc32c_le: no inversion before or after) of a seed and of the
+ * bytes it covers, which is linear over GF(2): for streams of one length,
+ * crc(seed, A) ^ crc(seed, B) == crc(0, A ^ B), and zero bytes at the
+ * front of A ^ B leave crc(0, .) at zero. So the new checksum is the
+ * stored one XOR the crc of the change, from its first changed byte to
+ * the end of the covered stream: one pass over part of the block instead
+ * of two over all of it (the verifying one, then the setting one), no
+ * inode read for the seed, and a checksum that was wrong stays wrong by
+ * the same bits (e2fsck must find on the image what it finds on the
+ * source). Where the change moved what the checksum covers (damage that
+ * the rewrite zeroed), libext2fs verifies and sets it as before.
+ */
+#include <string.h>
+#include "anon.h"
+
+uint32_t anon_csum_moved(uint32_t stored, const unsigned char *before,
+			 const unsigned char *after, const struct anon_span *s,
+			 unsigned n, unsigned char *scratch)
+{
+	size_t len = 0, first = SIZE_MAX, j;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char *d = scratch + len;
+
+		if (s[i].off == ANON_SPAN_ZERO) {
+			memset(d, 0, s[i].len);
+		} else {
+			for (j = 0; j < s[i].len; j++)
+				d[j] = before[s[i].off + j] ^ after[s[i].off + j];
+			for (j = 0; first == SIZE_MAX && j < s[i].len; j++)
+				if (d[j])
+					first = len + j;
+		}
+		len += s[i].len;
+	}
+	if (first == SIZE_MAX)
+		return stored;
+	return stored ^ ext2fs_crc32c_le(0, scratch + first, len - first);
+}
+
+static unsigned le16(const unsigned char *p)
+{
+	return p[0] | (unsigned)p[1] << 8;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return le16(p) | (uint32_t)le16(p + 2) << 16;
+}
+
+/* Where a directory block's checksum is (*at) and the stream it covers
+ * (s, *n), as ext2fs_dir_block_csum_set finds them: a leaf whose entries'
+ * record lengths (as stored) lead exactly to a tail entry 12 bytes before
+ * the end (the checksum covers what precedes the tail), else an index
+ * node (ext2fs_get_dx_countlimit: its used slots, then the tail's
+ * reserved word and four zero bytes). 0: neither, or a node whose count
+ * passes its limit (the covered bytes would hold the checksum). */
+static int dir_layout(const struct anonymizer *a, const unsigned char *buf,
+		      struct anon_span s[3], unsigned *n, unsigned *at)
+{
+	unsigned bs = a->blocksize, top = bs - 12, off = 0, count, limit, tail;
+	struct ext2_dx_countlimit *cl;
+	int coff;
+
+	while (off < top) {
+		unsigned rec_len = le16(buf + off + 4);
+
+		if (rec_len < 8 || rec_len % 4)
+			break;
+		off += rec_len;
+	}
+	if (off == top && !le32(buf + top) && le16(buf + top + 4) == 12 &&
+	    le16(buf + top + 6) == EXT2_DIR_NAME_LEN_CSUM) {
+		s[0] = (struct anon_span){ 0, top };
+		*n = 1;
+		*at = top + 8;
+		return 1;
+	}
+	if (ext2fs_get_dx_countlimit(a->fs, (struct ext2_dir_entry *)buf, &cl, &coff))
+		return 0;
+	count = le16((const unsigned char *)&cl->count);
+	limit = le16((const unsigned char *)&cl->limit);
+	tail = (unsigned)coff + limit * 8;
+	if (count > limit || tail + 8 > bs)
+		return 0;
+	s[0] = (struct anon_span){ 0, (unsigned)coff + count * 8 };
+	s[1] = (struct anon_span){ tail, 4 };
+	s[2] = (struct anon_span){ ANON_SPAN_ZERO, 4 };
+	*n = 3;
+	*at = tail + 4;
+	return 1;
+}
+
+void anon_dir_csum(struct anonymizer *a, ext2_ino_t ino,
+		   const unsigned char *before, unsigned char *after)
+{
+	struct anon_span sb[3], sa[3];
+	unsigned nb, na, ab, aa;
+	uint32_t c;
+
+	if (dir_layout(a, before, sb, &nb, &ab) && dir_layout(a, after, sa, &na, &aa) &&
+	    nb == na && ab == aa && !memcmp(sb, sa, nb * sizeof(*sb))) {
+		c = anon_csum_moved(le32(before + ab), before, after, sb, nb, a->delta);
+		c = ext2fs_cpu_to_le32(c);
+		memcpy(after + ab, &c, 4);
+		return;
+	}
+	if (ext2fs_dir_block_csum_verify(a->fs, ino, (struct ext2_dir_entry *)before))
+		(void)ext2fs_dir_block_csum_set(a->fs, ino, (struct ext2_dir_entry *)after);
+}
