@@ -16,30 +16,68 @@
 #include <string.h>
 #include "anon.h"
 
+/* The offset of the first byte where a and b differ in their n bytes, or
+ * n (eight bytes at a time). */
+static size_t first_diff(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t i = 0;
+	uint64_t x, y;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			break;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* d = a ^ b over n bytes. */
+static void xor_to(unsigned char *d, const unsigned char *a, const unsigned char *b,
+		   size_t n)
+{
+	size_t i = 0;
+	uint64_t x, y;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		x ^= y;
+		memcpy(d + i, &x, 8);
+	}
+	for (; i < n; i++)
+		d[i] = a[i] ^ b[i];
+}
+
 uint32_t anon_csum_moved(uint32_t stored, const unsigned char *before,
 			 const unsigned char *after, const struct anon_span *s,
 			 unsigned n, unsigned char *scratch)
 {
-	size_t len = 0, first = SIZE_MAX, j;
+	size_t len = 0, from = 0;
 	unsigned i;
 
+	/* the first span that changed, and where in it */
 	for (i = 0; i < n; i++) {
-		unsigned char *d = scratch + len;
-
-		if (s[i].off == ANON_SPAN_ZERO) {
-			memset(d, 0, s[i].len);
-		} else {
-			for (j = 0; j < s[i].len; j++)
-				d[j] = before[s[i].off + j] ^ after[s[i].off + j];
-			for (j = 0; first == SIZE_MAX && j < s[i].len; j++)
-				if (d[j])
-					first = len + j;
+		if (s[i].off != ANON_SPAN_ZERO) {
+			from = first_diff(before + s[i].off, after + s[i].off, s[i].len);
+			if (from < s[i].len)
+				break;
 		}
-		len += s[i].len;
 	}
-	if (first == SIZE_MAX)
+	if (i == n)
 		return stored;
-	return stored ^ ext2fs_crc32c_le(0, scratch + first, len - first);
+	/* the change from there to the end of the stream */
+	for (; i < n; i++, from = 0) {
+		if (s[i].off == ANON_SPAN_ZERO)
+			memset(scratch + len, 0, s[i].len);
+		else
+			xor_to(scratch + len, before + s[i].off + from,
+			       after + s[i].off + from, s[i].len - from);
+		len += s[i].len - from;
+	}
+	return stored ^ ext2fs_crc32c_le(0, scratch, len);
 }
 
 static unsigned le16(const unsigned char *p)
