@@ -29,7 +29,6 @@ struct hleaf {
 	uint64_t pblk;
 	uint32_t lo;
 	uint64_t hi;      /* exclusive */
-	uint32_t head;    /* entries of the current length still to name */
 };
 
 struct hent {
@@ -37,11 +36,15 @@ struct hent {
 	uint32_t home;    /* the leaf it is in */
 	uint32_t lo;      /* NO_LEAF: the bounds its old hash kept, of a */
 	uint64_t hi;      /* damaged range (exclusive), or the whole space */
-	uint32_t next;
 	uint16_t len;
 	uint64_t k;       /* the candidate given, UINT64_MAX: none */
 	uint8_t stays;    /* kept in a round before: its name is no candidate */
 	size_t old;       /* offset of the old name in olds */
+};
+
+/* Leaf j's entries of the current length still to name, in cons. */
+struct hslot {
+	uint32_t pos, end;
 };
 
 /* The hash of a name that stays (as hash_of gives it, folded in a
@@ -69,6 +72,21 @@ struct hdir {
 	size_t nnodes, capnodes;
 	struct htaken *taken;           /* every entry's, sorted by hv */
 	size_t ntaken, captaken;
+	/* for choosing: the entries by length (from lstart[len]), and per
+	 * length those bound to a leaf (cons, leaf j's from its slot's pos
+	 * to end) and the others (free) */
+	uint32_t *order, *cons, *free;
+	size_t caporder, capcons, capfree;
+	uint32_t lstart[257];
+	struct hslot *slots;
+	size_t capslots;
+	/* leaves sorted by lo: for each of 1 << (32 - shift) hash ranges,
+	 * the first leaf starting past the range's start (leaf_for); NULL:
+	 * not sorted, or too few to need it */
+	const uint32_t *tab;
+	uint32_t *tabmem;
+	size_t captab;
+	unsigned shift;
 };
 
 static uint64_t pblk_of(const struct hdir *h, uint32_t lblk)
@@ -214,7 +232,7 @@ static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 		ok = anon_grow((void **)&h->leaves, &h->capleaves, h->nleaves,
 			       sizeof(*h->leaves));
 		if (ok)
-			h->leaves[h->nleaves++] = (struct hleaf){ pblk, a, b, NO_LEAF };
+			h->leaves[h->nleaves++] = (struct hleaf){ pblk, a, b };
 	}
 	free(save);
 	return ok;
@@ -417,33 +435,40 @@ static int is_old_name(const struct hdir *h, const char *name, unsigned len,
 	return 0;
 }
 
-/* The leaf whose range holds hv. */
+/* The leaf whose range holds hv: the last whose range starts at or
+ * before it (found from the table when the leaves are sorted). */
 static uint32_t leaf_for(const struct hdir *h, uint32_t hv)
 {
 	size_t lo = 0, hi = h->nleaves;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (h->tab) {
+		for (lo = h->tab[hv >> h->shift]; lo < hi && h->leaves[lo].lo <= hv; lo++)
+			;
+	} else {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
 
-		if (h->leaves[mid].lo <= hv)
-			lo = mid + 1;
-		else
-			hi = mid;
+			if (h->leaves[mid].lo <= hv)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 	}
 	if (!lo || hv >= h->leaves[lo - 1].hi)
 		return NO_LEAF;
 	return (uint32_t)(lo - 1);
 }
 
-/* Gives a candidate to the first entry of list *head whose old name it is
- * not; 1 if it went. */
-static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
-		unsigned len, int hashed, uint32_t hv)
+/* Gives a candidate to the first entry of list[*pos..end) whose old name it
+ * is not (and, for one bound to no leaf, whose bounds hold its hash),
+ * which leaves the list; 1 if it went. */
+static int give(struct hdir *h, uint32_t *list, uint32_t *pos, uint32_t end,
+		uint64_t k, const char *name, unsigned len, int hashed, uint32_t hv)
 {
-	uint32_t *p;
+	uint32_t t, x;
 
-	for (p = head; *p != NO_LEAF; p = &h->ents[*p].next) {
-		struct hent *e = &h->ents[*p];
+	for (t = *pos; t < end; t++) {
+		struct hent *e = &h->ents[list[t]];
 
 		if (!memcmp(h->olds + e->old, name, len))
 			continue;
@@ -451,34 +476,39 @@ static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
 		    (!hashed || hv < e->lo || hv >= e->hi))
 			continue;
 		e->k = k;
-		*p = e->next;
+		x = list[t];
+		list[t] = list[*pos];
+		list[*pos] = x;
+		(*pos)++;
 		return 1;
 	}
 	return 0;
 }
 
-/* Names for the entries of one length, listed from first by next. */
-static void name_length(struct hdir *h, unsigned len, uint32_t first)
+/* Names for the n entries of one length listed at idx (in entry order,
+ * so a leaf's are together). */
+static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
+			uint32_t n)
 {
-	uint32_t any = NO_LEAF, i, nx, *next = &h->d->next[len <= 4 ? len : 0];
-	uint64_t k, tries, pending = 0, constrained = 0, nice;
+	uint32_t *next = &h->d->next[len <= 4 ? len : 0];
+	uint32_t i, j, ncons = 0, nfree = 0, pfree = 0;
+	uint64_t k, tries, pending = n, constrained, nice;
 	int cf = anon_casefold(h->a, h->d->flags), more;
 	char name[256];
 
-	/* the list is split: leaves' lists (in entry order) and the rest */
-	for (i = first; i != NO_LEAF; i = h->ents[i].next)
-		if (h->ents[i].leaf != NO_LEAF)
-			h->leaves[h->ents[i].leaf].head = NO_LEAF;
-	for (i = first; i != NO_LEAF; i = nx) {
-		struct hent *e = &h->ents[i];
-		uint32_t *head = e->leaf == NO_LEAF ? &any : &h->leaves[e->leaf].head;
+	for (i = 0; i < n; i++) {
+		uint32_t leaf = h->ents[idx[i]].leaf;
 
-		nx = e->next;
-		e->next = *head;  /* (reversed: any order will do) */
-		*head = i;
-		constrained += e->leaf != NO_LEAF;
-		pending++;
+		if (leaf == NO_LEAF) {
+			h->free[nfree++] = idx[i];
+			continue;
+		}
+		if (!ncons || h->ents[h->cons[ncons - 1]].leaf != leaf)
+			h->slots[leaf].pos = ncons;
+		h->cons[ncons++] = idx[i];
+		h->slots[leaf].end = ncons;
 	}
+	constrained = ncons;
 	/* the narrowest leaf needs about as many candidates as there are
 	 * leaves; past that budget a name is kept, and reported */
 	tries = 64 * pending + 16 * (uint64_t)h->nleaves + 1024;
@@ -486,16 +516,18 @@ static void name_length(struct hdir *h, unsigned len, uint32_t first)
 	nice = anon_nice_names(len, cf);
 	for (k = 0; pending && tries-- && more; k++,
 	     more = k < nice ? anon_name_inc(name, len, cf) : anon_name_k(k, len, cf, 0, name)) {
-		uint32_t hv = 0, j;
+		uint32_t hv = 0;
 		int hashed = hash_of(h, name, len, &hv);
 
 		if (hashed && is_old_name(h, name, len, hv))
 			continue;
 		if (constrained && hashed && (j = leaf_for(h, hv)) != NO_LEAF &&
-		    give(h, &h->leaves[j].head, k, name, len, hashed, hv)) {
+		    give(h, h->cons, &h->slots[j].pos, h->slots[j].end, k, name, len,
+			 hashed, hv)) {
 			constrained--;
 			pending--;
-		} else if (any != NO_LEAF && give(h, &any, k, name, len, hashed, hv)) {
+		} else if (pfree < nfree &&
+			   give(h, h->free, &pfree, nfree, k, name, len, hashed, hv)) {
 			pending--;
 		} else {
 			continue;
@@ -503,29 +535,66 @@ static void name_length(struct hdir *h, unsigned len, uint32_t first)
 		if (k + 1 > *next)
 			*next = k + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(k + 1);
 	}
+	/* the slots are empty again for the next length */
+	for (i = 0; i < ncons; i++)
+		h->slots[h->ents[h->cons[i]].leaf] = (struct hslot){ 0, 0 };
 }
 
 /* Every length's entries, one length at a time. */
 static void name_all(struct hdir *h)
 {
-	uint32_t first[256], last[256], i;
 	unsigned len;
 
-	for (len = 0; len < 256; len++)
-		first[len] = last[len] = NO_LEAF;
-	for (i = 0; i < h->nents; i++) {
-		struct hent *e = &h->ents[i];
-
-		e->next = NO_LEAF;
-		if (last[e->len] == NO_LEAF)
-			first[e->len] = i;
-		else
-			h->ents[last[e->len]].next = i;
-		last[e->len] = i;
-	}
 	for (len = 1; len < 256; len++)
-		if (first[len] != NO_LEAF)
-			name_length(h, len, first[len]);
+		if (h->lstart[len + 1] > h->lstart[len])
+			name_length(h, len, h->order + h->lstart[len],
+				    h->lstart[len + 1] - h->lstart[len]);
+}
+
+/* The tables name_all works from: the entries ordered by length (in entry
+ * order within one), room for a length's lists, an empty slot per leaf,
+ * and leaf_for's table when the leaves are sorted. 0: no memory. */
+static int index_dir(struct hdir *h)
+{
+	size_t n = h->nents, nl = h->nleaves, i, b, nb;
+	unsigned bits = 0, len;
+
+	if (!anon_grow((void **)&h->order, &h->caporder, n, sizeof(*h->order)) ||
+	    !anon_grow((void **)&h->cons, &h->capcons, n, sizeof(*h->cons)) ||
+	    !anon_grow((void **)&h->free, &h->capfree, n, sizeof(*h->free)) ||
+	    !anon_grow((void **)&h->slots, &h->capslots, nl, sizeof(*h->slots)))
+		return 0;
+	memset(h->lstart, 0, sizeof(h->lstart));
+	for (i = 0; i < n; i++)
+		h->lstart[h->ents[i].len + 1]++;
+	for (len = 1; len < 257; len++)
+		h->lstart[len] += h->lstart[len - 1];
+	for (i = 0; i < n; i++)
+		h->order[h->lstart[h->ents[i].len]++] = (uint32_t)i;
+	/* (each start moved to the next one's: back by one length) */
+	memmove(h->lstart + 1, h->lstart, 256 * sizeof(*h->lstart));
+	h->lstart[0] = 0;
+	memset(h->slots, 0, nl * sizeof(*h->slots));
+	h->tab = NULL;
+	for (i = 1; i < nl; i++)
+		if (h->leaves[i - 1].lo > h->leaves[i].lo)
+			return 1;
+	/* about four ranges per leaf, up to 1 << 16 */
+	while (bits < 16 && ((size_t)1 << bits) < 4 * nl)
+		bits++;
+	if (nl < 8)
+		return 1;
+	nb = (size_t)1 << bits;
+	if (!anon_grow((void **)&h->tabmem, &h->captab, nb, sizeof(*h->tabmem)))
+		return 0;
+	h->shift = 32 - bits;
+	for (b = i = 0; b < nb; b++) {
+		while (i < nl && h->leaves[i].lo <= (uint64_t)b << h->shift)
+			i++;
+		h->tabmem[b] = (uint32_t)i;
+	}
+	h->tab = h->tabmem;
+	return 1;
 }
 
 /* The new names, per leaf in entry order, into the anonymizer's table. */
@@ -647,7 +716,7 @@ static int one_dir(struct hdir *h)
 	for (i = 0; i < h->nleaves; i++)
 		if (!collect(h, (uint32_t)i))
 			return 0;
-	if (!choose(h))
+	if (!index_dir(h) || !choose(h))
 		return 0;
 	if (!store(h))
 		return 0;
@@ -724,5 +793,10 @@ errcode_t anon_htree(struct anonymizer *a)
 	free(h.olds);
 	free(h.nodes);
 	free(h.taken);
+	free(h.order);
+	free(h.cons);
+	free(h.free);
+	free(h.slots);
+	free(h.tabmem);
 	return 0;
 }
