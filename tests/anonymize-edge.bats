@@ -265,3 +265,43 @@ for b in range(1, 256):
 	grep -q 'nothing was left unscrubbed' err || fail "$(cat err)"
 	same_fsck fs.img an.raw
 }
+
+@test "anonymize-edge: directory checksums follow the change: right ones stay right, wrong ones stay wrong (leaf, hash-tree root and node; 1 KiB and 4 KiB blocks; metadata_csum_seed)" {
+	local bs blks b long failed=""
+	long=$(printf 'x%.0s' $(seq 48))
+	mkdir -p t/lin t/h
+	for i in $(seq 40); do : > "t/lin/MARKlinear-$i"; done
+	for i in $(seq 3000); do : > "t/h/MARKhashed-$long-$i"; done
+	for bs in 1024 4096; do
+		mke2fs -q -F -t ext4 -b $bs -O metadata_csum_seed -U $UUID -E hash_seed=$UUID \
+			-d t good$bs.img 32M > /dev/null
+		e2fsck -fyD good$bs.img > /dev/null 2>&1 || true
+		e2fsck -fn good$bs.img > /dev/null 2>&1 || fail "$bs: the source is not clean"
+		has_feature good$bs.img metadata_csum_seed
+		# wrong checksums (a block's last 4 bytes: a leaf's tail, an index
+		# node's): the linear directory's block, the tree's root and a leaf,
+		# and with 1 KiB blocks an interior node (the root's first child)
+		blks="$(debugfs -R 'bmap /lin 0' good$bs.img 2> /dev/null) $(debugfs -R 'bmap /h 0' good$bs.img 2> /dev/null)"
+		blks="$blks $(debugfs -R 'bmap /h 1' good$bs.img 2> /dev/null)"
+		if [ $bs = 1024 ]; then
+			debugfs -R "htree /h" good$bs.img 2> /dev/null | grep -q "Indirect levels: 1" ||
+				fail "no two-level tree"
+			b=$(debugfs -R "htree /h" good$bs.img 2> /dev/null | awk '/^Entry #0:/ { print $NF; exit }')
+			blks="$blks $(debugfs -R "bmap /h $b" good$bs.img 2> /dev/null)"
+		fi
+		cp good$bs.img bad$bs.img
+		for b in $blks; do
+			python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o); c = f.read(1)
+f.seek(o); f.write(bytes([c[0] ^ 0x5a]))' bad$bs.img $((b * bs + bs - 1))
+		done
+		[ "$(e2fsck -fn bad$bs.img 2>&1 | grep -c 'fails checksum')" = "$(echo $blks | wc -w)" ] ||
+			fail "$bs: $(e2fsck -fn bad$bs.img 2>&1)"
+		for s in good bad; do
+			"$E2IMAGE" -r --anonymize $s$bs.img o.img 2> /dev/null || { failed="$failed $s$bs(exit)"; continue; }
+			[ "$(grep -ca MARK o.img || true)" = 0 ] || failed="$failed $s$bs(names)"
+			diff <(fsck_n $s$bs.img) <(fsck_n o.img) >&2 || failed="$failed $s$bs(fsck)"
+		done
+	done
+	[ -z "$failed" ] || fail "failed on:$failed"
+}
