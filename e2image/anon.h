@@ -55,7 +55,7 @@ struct anon_counts {
 	uint64_t bad_dir_blocks, deleted_entries, inline_dirs;
 	uint64_t symlinks, encrypted_symlinks, inline_files;
 	uint64_t xattrs, xattrs_kept, xattr_bad, ea_inode_values;
-	uint64_t journal_blocks, csum_kept_bad;
+	uint64_t journal_blocks;
 	uint64_t meta_claimed;   /* metadata blocks an inode claims as content */
 	uint64_t bad_block_maps; /* block maps holding no block numbers */
 	int journal_was_dirty, label, last_mounted, mmp;
@@ -140,6 +140,9 @@ uint32_t anon_csum_moved(uint32_t stored, const unsigned char *before,
 /* A directory block's checksum after its rewrite, from before's. */
 void anon_dir_csum(struct anonymizer *a, ext2_ino_t ino,
 		   const unsigned char *before, unsigned char *after);
+/* An inode's (isize bytes), likewise. */
+void anon_inode_csum(struct anonymizer *a, ext2_ino_t ino, const unsigned char *before,
+		     unsigned char *after, unsigned isize);
 /* The leak report, on stderr. */
 void anon_report(const struct anonymizer *a);
 

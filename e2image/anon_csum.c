@@ -13,8 +13,10 @@
  * source). Where the change moved what the checksum covers (damage that
  * the rewrite zeroed), libext2fs verifies and sets it as before.
  */
+#include <stddef.h>
 #include <string.h>
 #include "anon.h"
+#include "zero.h"
 
 /* The offset of the first byte where a and b differ in their n bytes, or
  * n (eight bytes at a time). */
@@ -149,4 +151,51 @@ void anon_dir_csum(struct anonymizer *a, ext2_ino_t ino,
 	}
 	if (ext2fs_dir_block_csum_verify(a->fs, ino, (struct ext2_dir_entry *)before))
 		(void)ext2fs_dir_block_csum_set(a->fs, ino, (struct ext2_dir_entry *)after);
+}
+
+/* The checksum bits an inode holds (ext2fs_inode_csum_set): i_checksum_lo,
+ * and i_checksum_hi where the extra fields reach it. */
+static int inode_hi(const unsigned char *inode, unsigned isize)
+{
+	return isize > EXT2_GOOD_OLD_INODE_SIZE &&
+	       le16(inode + offsetof(struct ext2_inode_large, i_extra_isize)) >=
+		       EXT4_INODE_CSUM_HI_EXTRA_END;
+}
+
+static uint32_t inode_stored(const unsigned char *inode, int hi)
+{
+	uint32_t c = le16(inode + offsetof(struct ext2_inode_large, i_checksum_lo));
+
+	if (hi)
+		c |= (uint32_t)le16(inode + offsetof(struct ext2_inode_large, i_checksum_hi)) << 16;
+	return c;
+}
+
+/*
+ * The whole inode is covered, its checksum fields taken as zeros: they are
+ * the same before and after, so they add nothing to the change. Where the
+ * rewrite touched them or the extra size, or where the base inode is all
+ * zeros (which libext2fs' verify passes whatever its checksum), libext2fs
+ * verifies and sets it as before.
+ */
+void anon_inode_csum(struct anonymizer *a, ext2_ino_t ino, const unsigned char *before,
+		     unsigned char *after, unsigned isize)
+{
+	struct anon_span s = { 0, isize };
+	int hi = inode_hi(before, isize);
+	uint32_t c;
+
+	if (hi == inode_hi(after, isize) && inode_stored(before, hi) == inode_stored(after, hi) &&
+	    !is_zero(before, EXT2_GOOD_OLD_INODE_SIZE)) {
+		c = anon_csum_moved(inode_stored(before, hi), before, after, &s, 1, a->delta);
+		after[offsetof(struct ext2_inode_large, i_checksum_lo)] = c & 0xff;
+		after[offsetof(struct ext2_inode_large, i_checksum_lo) + 1] = c >> 8 & 0xff;
+		if (hi) {
+			after[offsetof(struct ext2_inode_large, i_checksum_hi)] = c >> 16 & 0xff;
+			after[offsetof(struct ext2_inode_large, i_checksum_hi) + 1] = c >> 24;
+		}
+		return;
+	}
+	if (ext2fs_inode_csum_verify(a->fs, ino, (struct ext2_inode_large *)before))
+		(void)ext2fs_inode_csum_set(a->fs, ino, (struct ext2_inode_large *)after);
 }
