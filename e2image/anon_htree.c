@@ -522,6 +522,7 @@ static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
 		if (hashed && is_old_name(h, name, len, hv))
 			continue;
 		if (constrained && hashed && (j = leaf_for(h, hv)) != NO_LEAF &&
+		    h->slots[j].pos < h->slots[j].end &&
 		    give(h, h->cons, &h->slots[j].pos, h->slots[j].end, k, name, len,
 			 hashed, hv)) {
 			constrained--;
