@@ -32,14 +32,16 @@ struct hleaf {
 };
 
 struct hent {
+	uint64_t hi;      /* NO_LEAF: the bounds its old hash kept, of a */
+	uint32_t lo;      /* damaged range (exclusive), or the whole space */
 	uint32_t leaf;    /* whose range it needs; NO_LEAF: lo..hi will do */
 	uint32_t home;    /* the leaf it is in */
-	uint32_t lo;      /* NO_LEAF: the bounds its old hash kept, of a */
-	uint64_t hi;      /* damaged range (exclusive), or the whole space */
-	uint16_t len;
+	uint32_t ohv;     /* its old name's hash, when ohashed */
 	uint64_t k;       /* the candidate given, UINT64_MAX: none */
-	uint8_t stays;    /* kept in a round before: its name is no candidate */
 	size_t old;       /* offset of the old name in olds */
+	uint16_t len;
+	uint8_t ohashed;
+	uint8_t stays;    /* kept in a round before: its name is no candidate */
 };
 
 /* Leaf j's entries of the current length still to name, in cons. */
@@ -362,7 +364,7 @@ static int collect(struct hdir *h, uint32_t j)
 		struct ext2_dir_entry *de = (struct ext2_dir_entry *)(h->buf + off);
 		const char *name = (const char *)h->buf + off + 8;
 		struct hent *e;
-		uint32_t hv;
+		uint32_t hv = 0;
 
 		(void)ext2fs_get_rec_len(h->a->fs, de, &rec_len);
 		len = ext2fs_dirent_name_len(de);
@@ -386,7 +388,9 @@ static int collect(struct hdir *h, uint32_t j)
 		e->leaf = NO_LEAF;
 		e->lo = 0;
 		e->hi = 1ull << 32;
-		if (!hash_of(h, name, len, &hv))
+		e->ohashed = (uint8_t)hash_of(h, name, len, &hv);
+		e->ohv = hv;
+		if (!e->ohashed)
 			continue;
 		/* e2fsck checks each bound on its own (inclusive of the next
 		 * entry's hash): the new hash keeps each the old one kept */
@@ -470,7 +474,9 @@ static int give(struct hdir *h, uint32_t *list, uint32_t *pos, uint32_t end,
 	for (t = *pos; t < end; t++) {
 		struct hent *e = &h->ents[list[t]];
 
-		if (!memcmp(h->olds + e->old, name, len))
+		/* (names of other hashes differ: the old one is not read) */
+		if ((!hashed || !e->ohashed || e->ohv == hv) &&
+		    !memcmp(h->olds + e->old, name, len))
 			continue;
 		if (e->leaf == NO_LEAF && (e->lo || e->hi != 1ull << 32) &&
 		    (!hashed || hv < e->lo || hv >= e->hi))
@@ -649,8 +655,9 @@ static long forbid(struct hdir *h, int all)
 		if (e->stays || (!all && e->k != UINT64_MAX))
 			continue;
 		e->stays = 1;
-		if (!hash_of(h, h->olds + e->old, e->len, &hv))
+		if (!e->ohashed)
 			continue;
+		hv = e->ohv;
 		if (!anon_grow((void **)&h->taken, &h->captaken, h->ntaken, sizeof(*h->taken)))
 			return -1;
 		h->taken[h->ntaken++] = (struct htaken){ hv, (uint32_t)i };
