@@ -65,7 +65,7 @@ static uint32_t leaf_for(const struct hdir *h, uint32_t hv)
 	size_t lo = 0, hi = h->nleaves;
 
 	if (h->tab) {
-		for (lo = h->tab[hv >> h->shift]; lo < hi && h->leaves[lo].lo <= hv; lo++)
+		for (lo = h->tab[hv >> h->shift]; lo < hi && h->los[lo] <= hv; lo++)
 			;
 	} else {
 		while (lo < hi) {
@@ -111,27 +111,26 @@ static int give(struct hdir *h, uint32_t *list, uint32_t *pos, uint32_t end,
 }
 
 /* Names for the n entries of one length listed at idx (in entry order,
- * so a leaf's are together). */
+ * so a leaf's are together), the leaf each needs at leafs. */
 static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
-			uint32_t n)
+			const uint32_t *leafs, uint32_t n)
 {
 	uint32_t *next = &h->d->next[len <= 4 ? len : 0];
-	uint32_t i, j, ncons = 0, nfree = 0, pfree = 0;
+	uint32_t i, j, ncons = 0, nfree = 0, pfree = 0, last = NO_LEAF;
 	uint64_t k, tries, pending = n, constrained, nice;
 	int cf = anon_casefold(h->a, h->d->flags), more;
 	char name[256];
 
 	for (i = 0; i < n; i++) {
-		uint32_t leaf = h->ents[idx[i]].leaf;
-
-		if (leaf == NO_LEAF) {
+		if (leafs[i] == NO_LEAF) {
 			h->free[nfree++] = idx[i];
 			continue;
 		}
-		if (!ncons || h->ents[h->cons[ncons - 1]].leaf != leaf)
-			h->slots[leaf].pos = ncons;
+		if (leafs[i] != last)
+			h->slots[leafs[i]].pos = ncons;
+		last = leafs[i];
 		h->cons[ncons++] = idx[i];
-		h->slots[leaf].end = ncons;
+		h->slots[last].end = ncons;
 	}
 	constrained = ncons;
 	/* the narrowest leaf needs about as many candidates as there are
@@ -162,8 +161,9 @@ static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
 			*next = k + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(k + 1);
 	}
 	/* the slots are empty again for the next length */
-	for (i = 0; i < ncons; i++)
-		h->slots[h->ents[h->cons[i]].leaf] = (struct hslot){ 0, 0 };
+	for (i = 0; i < n; i++)
+		if (leafs[i] != NO_LEAF)
+			h->slots[leafs[i]] = (struct hslot){ 0, 0 };
 }
 
 /* Every length's entries, one length at a time. */
@@ -174,6 +174,7 @@ static void name_all(struct hdir *h)
 	for (len = 1; len < 256; len++)
 		if (h->lstart[len + 1] > h->lstart[len])
 			name_length(h, len, h->order + h->lstart[len],
+				    h->oleaf + h->lstart[len],
 				    h->lstart[len + 1] - h->lstart[len]);
 }
 
@@ -186,6 +187,7 @@ static int index_dir(struct hdir *h)
 	unsigned bits = 0, len;
 
 	if (!anon_grow((void **)&h->order, &h->caporder, n, sizeof(*h->order)) ||
+	    !anon_grow((void **)&h->oleaf, &h->capoleaf, n, sizeof(*h->oleaf)) ||
 	    !anon_grow((void **)&h->cons, &h->capcons, n, sizeof(*h->cons)) ||
 	    !anon_grow((void **)&h->free, &h->capfree, n, sizeof(*h->free)) ||
 	    !anon_grow((void **)&h->slots, &h->capslots, nl, sizeof(*h->slots)))
@@ -195,8 +197,10 @@ static int index_dir(struct hdir *h)
 		h->lstart[h->ents[i].len + 1]++;
 	for (len = 1; len < 257; len++)
 		h->lstart[len] += h->lstart[len - 1];
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		h->oleaf[h->lstart[h->ents[i].len]] = h->ents[i].leaf;
 		h->order[h->lstart[h->ents[i].len]++] = (uint32_t)i;
+	}
 	/* (each start moved to the next one's: back by one length) */
 	memmove(h->lstart + 1, h->lstart, 256 * sizeof(*h->lstart));
 	h->lstart[0] = 0;
@@ -211,8 +215,11 @@ static int index_dir(struct hdir *h)
 	if (nl < 8)
 		return 1;
 	nb = (size_t)1 << bits;
-	if (!anon_grow((void **)&h->tabmem, &h->captab, nb, sizeof(*h->tabmem)))
+	if (!anon_grow((void **)&h->tabmem, &h->captab, nb, sizeof(*h->tabmem)) ||
+	    !anon_grow((void **)&h->los, &h->caplos, nl, sizeof(*h->los)))
 		return 0;
+	for (i = 0; i < nl; i++)
+		h->los[i] = h->leaves[i].lo;
 	h->shift = 32 - bits;
 	for (b = i = 0; b < nb; b++) {
 		while (i < nl && h->leaves[i].lo <= (uint64_t)b << h->shift)

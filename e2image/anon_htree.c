@@ -430,6 +430,8 @@ errcode_t anon_htree(struct anonymizer *a)
 	free(h.nodes);
 	free(h.taken);
 	free(h.order);
+	free(h.oleaf);
+	free(h.los);
 	free(h.cons);
 	free(h.free);
 	free(h.slots);

@@ -64,11 +64,11 @@ struct hdir {
 	size_t nnodes, capnodes;
 	struct htaken *taken;           /* every entry's, sorted by hv */
 	size_t ntaken, captaken;
-	/* for choosing: the entries by length (from lstart[len]), and per
-	 * length those bound to a leaf (cons, leaf j's from its slot's pos
-	 * to end) and the others (free) */
-	uint32_t *order, *cons, *free;
-	size_t caporder, capcons, capfree;
+	/* for choosing: the entries by length (from lstart[len]) and the
+	 * leaf each needs (oleaf), and per length those bound to a leaf
+	 * (cons, leaf j's from its slot's pos to end) and the others (free) */
+	uint32_t *order, *oleaf, *cons, *free;
+	size_t caporder, capoleaf, capcons, capfree;
 	uint32_t lstart[257];
 	struct hslot *slots;
 	size_t capslots;
@@ -76,8 +76,8 @@ struct hdir {
 	 * the first leaf starting past the range's start (leaf_for); NULL:
 	 * not sorted, or too few to need it */
 	const uint32_t *tab;
-	uint32_t *tabmem;
-	size_t captab;
+	uint32_t *tabmem, *los;         /* los: each leaf's lo, for leaf_for */
+	size_t captab, caplos;
 	unsigned shift;
 };
 
