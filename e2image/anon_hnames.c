@@ -110,6 +110,34 @@ static int give(struct hdir *h, uint32_t *list, uint32_t *pos, uint32_t end,
 	return 0;
 }
 
+/* Candidates' hashes held at most (4 bytes each, 16 MiB): a few per name
+ * of the largest directory; past them, hashes are computed and not kept. */
+#define CACHE_MAX ((size_t)1 << 22)
+
+/* The hash of candidate k of len bytes (name), from the cache when a
+ * directory before asked for it. */
+static int cand_hash(struct hdir *h, unsigned len, uint64_t k, const char *name,
+		     uint32_t *hv)
+{
+	struct hcache *c = &h->cache;
+	uint32_t v;
+	int hashed;
+
+	if (k < c->n[len]) {
+		v = c->hv[len][k];
+		*hv = v & 1 ? v & ~1u : 0;
+		return v & 1;
+	}
+	hashed = anon_hash_of(h, name, len, hv);
+	v = hashed ? *hv | 1 : 2;
+	if (k == c->n[len] && c->total < CACHE_MAX &&
+	    anon_grow((void **)&c->hv[len], &c->cap[len], c->n[len], sizeof(v))) {
+		c->hv[len][c->n[len]++] = v;
+		c->total++;
+	}
+	return hashed;
+}
+
 /* Names for the n entries of one length listed at idx (in entry order,
  * so a leaf's are together), the leaf each needs at leafs. */
 static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
@@ -141,7 +169,7 @@ static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
 	for (k = 0; pending && tries-- && more; k++,
 	     more = k < nice ? anon_name_inc(name, len, cf) : anon_name_k(k, len, cf, 0, name)) {
 		uint32_t hv = 0;
-		int hashed = anon_hash_of(h, name, len, &hv);
+		int hashed = cand_hash(h, len, k, name, &hv);
 
 		if (hashed && is_old_name(h, name, len, hv))
 			continue;
@@ -318,7 +346,40 @@ static int choose(struct hdir *h)
 	}
 }
 
+/* The cache holds this directory's names and hashes: another
+ * alphabet or hash version empties it. */
+static void cache_for(struct hdir *h)
+{
+	struct hcache *c = &h->cache;
+	unsigned len;
+
+	if (c->version == h->version && c->flags == h->flags)
+		return;
+	for (len = 0; len < 256; len++)
+		c->n[len] = 0;
+	c->total = 0;
+	c->version = h->version;
+	c->flags = h->flags;
+}
+
 int anon_hnames(struct hdir *h)
 {
+	cache_for(h);
 	return index_dir(h) && choose(h) && store(h);
+}
+
+void anon_hnames_free(struct hdir *h)
+{
+	unsigned len;
+
+	free(h->taken);
+	free(h->order);
+	free(h->oleaf);
+	free(h->los);
+	free(h->cons);
+	free(h->free);
+	free(h->slots);
+	free(h->tabmem);
+	for (len = 0; len < 256; len++)
+		free(h->cache.hv[len]);
 }

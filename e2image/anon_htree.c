@@ -428,13 +428,6 @@ errcode_t anon_htree(struct anonymizer *a)
 	free(h.ents);
 	free(h.olds);
 	free(h.nodes);
-	free(h.taken);
-	free(h.order);
-	free(h.oleaf);
-	free(h.los);
-	free(h.cons);
-	free(h.free);
-	free(h.slots);
-	free(h.tabmem);
+	anon_hnames_free(&h);
 	return 0;
 }

@@ -44,6 +44,18 @@ struct htaken {
 	uint32_t ent;
 };
 
+/* The hashes of candidate names, kept from one directory to the next:
+ * the k-th name of a length is the same in every directory of one
+ * alphabet (casefolded or not), and so is its hash under one hash version
+ * (the seed is the filesystem's). Per length, for k from 0 on: hv | 1,
+ * or 2 when it has no hash. */
+struct hcache {
+	int version, flags;             /* whose names and hashes they are */
+	uint32_t *hv[256];
+	size_t n[256], cap[256];
+	size_t total;                   /* held in all, up to a bound */
+};
+
 /* One directory's tree, old names and what choosing needs (the arrays
  * keep their room from one directory to the next). */
 struct hdir {
@@ -79,6 +91,7 @@ struct hdir {
 	uint32_t *tabmem, *los;         /* los: each leaf's lo, for leaf_for */
 	size_t captab, caplos;
 	unsigned shift;
+	struct hcache cache;
 };
 
 /* hv: the hash of a name as e2fsck checks it (folded in a casefolded
@@ -88,5 +101,7 @@ int anon_hash_of(const struct hdir *h, const char *name, unsigned len,
 /* New names for the entries collected, chosen and put in the
  * anonymizer's table (anon_hnames.c); 0: no memory. */
 int anon_hnames(struct hdir *h);
+/* Frees what choosing kept (the arrays anon_hnames.c grows, the cache). */
+void anon_hnames_free(struct hdir *h);
 
 #endif
