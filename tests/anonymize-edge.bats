@@ -330,3 +330,19 @@ inode_at() {
 	done
 	[ -z "$failed" ] || fail "failed on:$failed"
 }
+
+@test "anonymize-edge: hash-indexed directories of two alphabets (casefolded and not) with names of the same lengths: each new name hashes into its leaf" {
+	mkdir -p t/a t/b
+	for i in $(seq 600); do : > "t/a/MARKname-$i"; : > "t/b/MARKname-$i"; done
+	mkfs t fs.img 16M -O casefold -E encoding=utf8
+	debugfs -w -R "sif /b flags 0x40080000" fs.img > /dev/null 2>&1  # casefold, extents
+	e2fsck -fyD fs.img > /dev/null 2>&1 || true
+	e2fsck -fn fs.img > /dev/null 2>&1 || fail "the source is not clean"
+	for d in a b; do
+		debugfs -R "htree /$d" fs.img 2> /dev/null | grep -q "Root node dump" || fail "/$d: no hash tree"
+	done
+	"$E2IMAGE" -r --anonymize fs.img o.img 2> err.txt
+	grep -q "1200 in hash-indexed directories" err.txt || fail "$(cat err.txt)"
+	[ "$(grep -ca MARK o.img || true)" = 0 ]
+	same_fsck fs.img o.img
+}
