@@ -20,7 +20,9 @@ errcode_t anon_init(struct anonymizer *a, ext2_filsys fs, const char *device,
 	a->blocksize = fs->blocksize;
 	a->device = device;
 	a->scratch = malloc(fs->blocksize);
-	if (!a->scratch)
+	a->before = malloc(fs->blocksize);
+	a->delta = malloc(fs->blocksize);
+	if (!a->scratch || !a->before || !a->delta)
 		return EXT2_ET_NO_MEMORY;
 	err = anon_itables_init(a);
 	if (!err && uuid)
@@ -37,6 +39,8 @@ void anon_free(struct anonymizer *a)
 	free(a->names);
 	free(a->itables);
 	free(a->scratch);
+	free(a->before);
+	free(a->delta);
 	anon_uuid_free(a);
 	anon_map_discard(a);
 	memset(a, 0, sizeof(*a));

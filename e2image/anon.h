@@ -7,6 +7,7 @@
 #ifndef E2I_ANON_H
 #define E2I_ANON_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <ext2fs/ext2fs.h>
@@ -54,7 +55,7 @@ struct anon_counts {
 	uint64_t bad_dir_blocks, deleted_entries, inline_dirs;
 	uint64_t symlinks, encrypted_symlinks, inline_files;
 	uint64_t xattrs, xattrs_kept, xattr_bad, ea_inode_values;
-	uint64_t journal_blocks, csum_kept_bad;
+	uint64_t journal_blocks;
 	uint64_t meta_claimed;   /* metadata blocks an inode claims as content */
 	uint64_t bad_block_maps; /* block maps holding no block numbers */
 	int journal_was_dirty, label, last_mounted, mmp;
@@ -97,6 +98,8 @@ struct anonymizer {
 	int map_placed;          /* renamed into place: a later failure removes it */
 	unsigned mapped;         /* superblock fields mapped already (bits) */
 	unsigned char *scratch;  /* a block: which bytes an xattr area uses */
+	unsigned char *before;   /* a block as it was, for its checksum */
+	unsigned char *delta;    /* a block: the change it went through */
 	errcode_t err;           /* first allocation failure in the hook */
 	/* --anonymize=uuid */
 	int uuid;
@@ -123,6 +126,23 @@ errcode_t anon_prepare(struct anonymizer *a);
 void anon_apply(void *arg, uint64_t blk, uint64_t n, char *buf);
 /* What anon_apply zeroes whole, zeroed, and nothing else changed. */
 void anon_blank(void *arg, uint64_t blk, uint64_t n, char *buf);
+/* A stretch of the stream a checksum covers: len bytes at off in the
+ * block, or len zero bytes (off ANON_SPAN_ZERO). */
+struct anon_span {
+	unsigned off, len;
+};
+#define ANON_SPAN_ZERO UINT_MAX
+/* The checksum of after over the spans, from stored, that of before
+ * (anon_csum.c); scratch holds the spans' length. */
+uint32_t anon_csum_moved(uint32_t stored, const unsigned char *before,
+			 const unsigned char *after, const struct anon_span *s,
+			 unsigned n, unsigned char *scratch);
+/* A directory block's checksum after its rewrite, from before's. */
+void anon_dir_csum(struct anonymizer *a, ext2_ino_t ino,
+		   const unsigned char *before, unsigned char *after);
+/* An inode's (isize bytes), likewise. */
+void anon_inode_csum(struct anonymizer *a, ext2_ino_t ino, const unsigned char *before,
+		     unsigned char *after, unsigned isize);
 /* The leak report, on stderr. */
 void anon_report(const struct anonymizer *a);
 

@@ -1,10 +1,11 @@
 /*
  * Directory blocks and inline directories under --anonymize: each live
  * name is replaced (anon_names.c), the name of a deleted entry and the
- * slack after every name are zeroed, and the block's checksum is set again
- * when it was right. Index nodes of hash trees keep their hashes (the new
- * names were chosen to fall in the same leaves, anon_htree.c); only their
- * unused entry slots are zeroed. Encrypted directories stay as they are.
+ * slack after every name are zeroed, and the block's checksum follows the
+ * change (anon_csum.c: right if it was right, wrong if it was wrong).
+ * Index nodes of hash trees keep their hashes (the new names were chosen
+ * to fall in the same leaves, anon_htree.c); only their unused entry
+ * slots are zeroed. Encrypted directories stay as they are.
  * A damaged entry ends the walk of its block and what follows its header
  * is zeroed: nothing unparsed goes out.
  */
@@ -146,7 +147,7 @@ void anon_dir_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b
 	struct anon_dir tmp = { .ino = b->ino, .flags = b->flags };
 	struct anon_dir *d = anon_dir_of(a, b->ino);
 	const struct anon_leaf *leaf = leaf_at(a, blk);
-	int csum = ext2fs_has_feature_metadata_csum(a->fs->super), ok, root = 0;
+	int csum = ext2fs_has_feature_metadata_csum(a->fs->super), root = 0;
 	uint32_t lblk = b->lblk + (uint32_t)(blk - b->pblk);
 	unsigned len = a->blocksize;
 
@@ -156,8 +157,8 @@ void anon_dir_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b
 		a->n.encrypted_dirs_blocks++;
 		return;
 	}
-	ok = csum && ext2fs_dir_block_csum_verify(a->fs, b->ino,
-						   (struct ext2_dir_entry *)buf);
+	if (csum)
+		memcpy(a->before, buf, a->blocksize);
 	if (leaf && leaf->off == ANON_NODE) {
 		dx_node(a, buf, lblk == 0);
 	} else if (!leaf && !d->htree && shaped_dx(a, d, lblk, buf, &root)) {
@@ -172,8 +173,6 @@ void anon_dir_block(struct anonymizer *a, uint64_t blk, const struct anon_blk *b
 		anon_entries(a, d, buf, len, 0);
 		a->cur = a->cur_end = NULL;
 	}
-	if (ok)
-		(void)ext2fs_dir_block_csum_set(a->fs, b->ino, (struct ext2_dir_entry *)buf);
-	else if (csum)
-		a->n.csum_kept_bad++;
+	if (csum)
+		anon_dir_csum(a, b->ino, a->before, buf);
 }

@@ -1,75 +1,14 @@
 /*
- * New names for hash-indexed directories, chosen before the copy. A leaf
- * holds the names whose hashes fall in the range its index entry gives
- * (from its hash up to the next entry's): a new name must hash into the
- * same range, or the tree is wrong (e2fsck: "problem in HTREE directory").
- * One stream of candidate names per directory and length serves every
- * leaf at once: each candidate is hashed once and given to a leaf whose
- * range holds it and that still needs a name of that length, so the work
- * is about one hash per name plus the tail of the last, narrowest ranges
- * (bounded; a name that finds no candidate is kept, and reported).
- * Names whose hash was already outside their leaf's range (a damaged tree)
- * take any candidate. A name kept for want of a candidate stays, and no
- * new name may meet it (equal, or equal after case folding in a casefolded
- * directory, where a name of another length can fold to it): when a round
- * keeps names, the names are chosen again with those given to nobody,
- * until a round keeps no new one (or, after a few, with every old name
- * given to nobody).
- * The chosen names are kept, per leaf, in entry order, for anon_dir.c to
- * put in when the leaf goes by.
+ * Hash-indexed directories, read before the copy: the tree walked as
+ * e2fsck walks it (its index nodes, and each leaf's range of hashes), and
+ * each leaf's live names, for anon_hnames.c to choose new ones that keep
+ * their leaves' ranges.
  */
 #include <stdlib.h>
 #include <string.h>
-#include "anon.h"
+#include "anon_htree.h"
 
 #define MAX_WALK 16  /* nodes deep, whatever the root says */
-#define NO_LEAF UINT32_MAX
-
-struct hleaf {
-	uint64_t pblk;
-	uint32_t lo;
-	uint64_t hi;      /* exclusive */
-	uint32_t head;    /* entries of the current length still to name */
-};
-
-struct hent {
-	uint32_t leaf;    /* whose range it needs; NO_LEAF: lo..hi will do */
-	uint32_t home;    /* the leaf it is in */
-	uint32_t lo;      /* NO_LEAF: the bounds its old hash kept, of a */
-	uint64_t hi;      /* damaged range (exclusive), or the whole space */
-	uint32_t next;
-	uint16_t len;
-	uint64_t k;       /* the candidate given, UINT64_MAX: none */
-	uint8_t stays;    /* kept in a round before: its name is no candidate */
-	size_t old;       /* offset of the old name in olds */
-};
-
-/* The hash of a name that stays (as hash_of gives it, folded in a
- * casefolded directory), and its entry. */
-struct htaken {
-	uint32_t hv;
-	uint32_t ent;
-};
-
-struct hdir {
-	struct anonymizer *a;
-	struct anon_dir *d;
-	const struct anon_blk **runs;   /* this directory's, by lblk */
-	size_t nruns;
-	uint64_t nblocks;               /* in those runs */
-	int version, flags;
-	unsigned char *buf;
-	struct hleaf *leaves;
-	size_t nleaves, capleaves;
-	struct hent *ents;
-	size_t nents, capents;
-	char *olds;
-	size_t olds_len, olds_cap;
-	uint64_t *nodes;
-	size_t nnodes, capnodes;
-	struct htaken *taken;           /* every entry's, sorted by hv */
-	size_t ntaken, captaken;
-};
 
 static uint64_t pblk_of(const struct hdir *h, uint32_t lblk)
 {
@@ -94,8 +33,8 @@ static int read_lblk(struct hdir *h, uint32_t lblk, uint64_t *pblk)
 	return *pblk && !io_channel_read_blk64(h->a->fs->io, *pblk, 1, h->buf);
 }
 
-static int hash_of(const struct hdir *h, const char *name, unsigned len,
-		   uint32_t *out)
+int anon_hash_of(const struct hdir *h, const char *name, unsigned len,
+		 uint32_t *out)
 {
 	ext2_dirhash_t v;
 
@@ -214,7 +153,7 @@ static int walk_node(struct hdir *h, unsigned off, int level, uint32_t lo,
 		ok = anon_grow((void **)&h->leaves, &h->capleaves, h->nleaves,
 			       sizeof(*h->leaves));
 		if (ok)
-			h->leaves[h->nleaves++] = (struct hleaf){ pblk, a, b, NO_LEAF };
+			h->leaves[h->nleaves++] = (struct hleaf){ pblk, a, b };
 	}
 	free(save);
 	return ok;
@@ -344,7 +283,7 @@ static int collect(struct hdir *h, uint32_t j)
 		struct ext2_dir_entry *de = (struct ext2_dir_entry *)(h->buf + off);
 		const char *name = (const char *)h->buf + off + 8;
 		struct hent *e;
-		uint32_t hv;
+		uint32_t hv = 0;
 
 		(void)ext2fs_get_rec_len(h->a->fs, de, &rec_len);
 		len = ext2fs_dirent_name_len(de);
@@ -368,7 +307,9 @@ static int collect(struct hdir *h, uint32_t j)
 		e->leaf = NO_LEAF;
 		e->lo = 0;
 		e->hi = 1ull << 32;
-		if (!hash_of(h, name, len, &hv))
+		e->ohashed = (uint8_t)anon_hash_of(h, name, len, &hv);
+		e->ohv = hv;
+		if (!e->ohashed)
 			continue;
 		/* e2fsck checks each bound on its own (inclusive of the next
 		 * entry's hash): the new hash keeps each the old one kept */
@@ -381,240 +322,6 @@ static int collect(struct hdir *h, uint32_t j)
 	}
 	return 1;
 }
-
-static int by_hv(const void *x, const void *y)
-{
-	const struct htaken *a = x, *b = y;
-
-	return a->hv < b->hv ? -1 : a->hv > b->hv;
-}
-
-/* True when name (its hash hv) is one that stays, folded in a casefolded
- * directory. */
-static int is_old_name(const struct hdir *h, const char *name, unsigned len,
-		       uint32_t hv)
-{
-	size_t lo = 0, hi = h->ntaken;
-	int cf = h->flags & EXT4_CASEFOLD_FL;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (h->taken[mid].hv < hv)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < h->ntaken && h->taken[lo].hv == hv; lo++) {
-		const struct hent *e = &h->ents[h->taken[lo].ent];
-		const char *old = h->olds + e->old;
-
-		if (cf ? !ext2fs_casefold_cmp(h->a->fs->encoding, (const unsigned char *)old,
-					       e->len, (const unsigned char *)name, len)
-		       : e->len == len && !memcmp(old, name, len))
-			return 1;
-	}
-	return 0;
-}
-
-/* The leaf whose range holds hv. */
-static uint32_t leaf_for(const struct hdir *h, uint32_t hv)
-{
-	size_t lo = 0, hi = h->nleaves;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (h->leaves[mid].lo <= hv)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo || hv >= h->leaves[lo - 1].hi)
-		return NO_LEAF;
-	return (uint32_t)(lo - 1);
-}
-
-/* Gives a candidate to the first entry of list *head whose old name it is
- * not; 1 if it went. */
-static int give(struct hdir *h, uint32_t *head, uint64_t k, const char *name,
-		unsigned len, int hashed, uint32_t hv)
-{
-	uint32_t *p;
-
-	for (p = head; *p != NO_LEAF; p = &h->ents[*p].next) {
-		struct hent *e = &h->ents[*p];
-
-		if (!memcmp(h->olds + e->old, name, len))
-			continue;
-		if (e->leaf == NO_LEAF && (e->lo || e->hi != 1ull << 32) &&
-		    (!hashed || hv < e->lo || hv >= e->hi))
-			continue;
-		e->k = k;
-		*p = e->next;
-		return 1;
-	}
-	return 0;
-}
-
-/* Names for the entries of one length, listed from first by next. */
-static void name_length(struct hdir *h, unsigned len, uint32_t first)
-{
-	uint32_t any = NO_LEAF, i, nx, *next = &h->d->next[len <= 4 ? len : 0];
-	uint64_t k, tries, pending = 0, constrained = 0, nice;
-	int cf = anon_casefold(h->a, h->d->flags), more;
-	char name[256];
-
-	/* the list is split: leaves' lists (in entry order) and the rest */
-	for (i = first; i != NO_LEAF; i = h->ents[i].next)
-		if (h->ents[i].leaf != NO_LEAF)
-			h->leaves[h->ents[i].leaf].head = NO_LEAF;
-	for (i = first; i != NO_LEAF; i = nx) {
-		struct hent *e = &h->ents[i];
-		uint32_t *head = e->leaf == NO_LEAF ? &any : &h->leaves[e->leaf].head;
-
-		nx = e->next;
-		e->next = *head;  /* (reversed: any order will do) */
-		*head = i;
-		constrained += e->leaf != NO_LEAF;
-		pending++;
-	}
-	/* the narrowest leaf needs about as many candidates as there are
-	 * leaves; past that budget a name is kept, and reported */
-	tries = 64 * pending + 16 * (uint64_t)h->nleaves + 1024;
-	more = anon_name_k(0, len, cf, 0, name);
-	nice = anon_nice_names(len, cf);
-	for (k = 0; pending && tries-- && more; k++,
-	     more = k < nice ? anon_name_inc(name, len, cf) : anon_name_k(k, len, cf, 0, name)) {
-		uint32_t hv = 0, j;
-		int hashed = hash_of(h, name, len, &hv);
-
-		if (hashed && is_old_name(h, name, len, hv))
-			continue;
-		if (constrained && hashed && (j = leaf_for(h, hv)) != NO_LEAF &&
-		    give(h, &h->leaves[j].head, k, name, len, hashed, hv)) {
-			constrained--;
-			pending--;
-		} else if (any != NO_LEAF && give(h, &any, k, name, len, hashed, hv)) {
-			pending--;
-		} else {
-			continue;
-		}
-		if (k + 1 > *next)
-			*next = k + 1 > UINT32_MAX ? UINT32_MAX : (uint32_t)(k + 1);
-	}
-}
-
-/* Every length's entries, one length at a time. */
-static void name_all(struct hdir *h)
-{
-	uint32_t first[256], last[256], i;
-	unsigned len;
-
-	for (len = 0; len < 256; len++)
-		first[len] = last[len] = NO_LEAF;
-	for (i = 0; i < h->nents; i++) {
-		struct hent *e = &h->ents[i];
-
-		e->next = NO_LEAF;
-		if (last[e->len] == NO_LEAF)
-			first[e->len] = i;
-		else
-			h->ents[last[e->len]].next = i;
-		last[e->len] = i;
-	}
-	for (len = 1; len < 256; len++)
-		if (first[len] != NO_LEAF)
-			name_length(h, len, first[len]);
-}
-
-/* The new names, per leaf in entry order, into the anonymizer's table. */
-static int store(struct hdir *h)
-{
-	struct anonymizer *a = h->a;
-	int cf = anon_casefold(a, h->d->flags);
-	size_t i, e = 0;
-
-	for (i = 0; i < h->nnodes; i++) {
-		if (!anon_grow((void **)&a->leaves, &a->capleaves, a->nleaves, sizeof(*a->leaves)))
-			return 0;
-		a->leaves[a->nleaves++] = (struct anon_leaf){ h->nodes[i], ANON_NODE, 0 };
-	}
-	for (i = 0; i < h->nleaves; i++) {
-		struct anon_leaf *l;
-
-		if (!anon_grow((void **)&a->leaves, &a->capleaves, a->nleaves, sizeof(*a->leaves)))
-			return 0;
-		l = &a->leaves[a->nleaves++];
-		l->pblk = h->leaves[i].pblk;
-		l->off = a->names_len;
-		for (; e < h->nents && h->ents[e].home == i; e++) {
-			struct hent *x = &h->ents[e];
-
-			if (!anon_grow((void **)&a->names, &a->names_cap, a->names_len + x->len, 1))
-				return 0;
-			if (x->k == UINT64_MAX ||
-			    !anon_name_k(x->k, x->len, cf, 0, a->names + a->names_len))
-				memcpy(a->names + a->names_len, h->olds + x->old, x->len);
-			a->names_len += x->len;
-		}
-		l->len = a->names_len - l->off;
-	}
-	return 1;
-}
-
-#define ROUNDS 8
-
-/* The names that stay (every old one when all), into taken; how many
- * were added, -1: no memory. */
-static long forbid(struct hdir *h, int all)
-{
-	long added = 0;
-	size_t i;
-
-	for (i = 0; i < h->nents; i++) {
-		struct hent *e = &h->ents[i];
-		uint32_t hv;
-
-		if (e->stays || (!all && e->k != UINT64_MAX))
-			continue;
-		e->stays = 1;
-		if (!hash_of(h, h->olds + e->old, e->len, &hv))
-			continue;
-		if (!anon_grow((void **)&h->taken, &h->captaken, h->ntaken, sizeof(*h->taken)))
-			return -1;
-		h->taken[h->ntaken++] = (struct htaken){ hv, (uint32_t)i };
-		added++;
-	}
-	if (added)
-		qsort(h->taken, h->ntaken, sizeof(*h->taken), by_hv);
-	return added;
-}
-
-/* Rounds of name_all until no new name is kept (see the top). */
-static int choose(struct hdir *h)
-{
-	uint32_t next[5];
-	long added;
-	size_t i;
-	int round;
-
-	memcpy(next, h->d->next, sizeof(next));
-	for (round = 0;; round++) {
-		name_all(h);
-		added = forbid(h, 0);
-		if (added < 0)
-			return 0;
-		if (!added)
-			return 1;
-		if (round + 1 == ROUNDS && forbid(h, 1) < 0)
-			return 0;
-		memcpy(h->d->next, next, sizeof(next));
-		for (i = 0; i < h->nents; i++)
-			h->ents[i].k = UINT64_MAX;
-	}
-}
-
 static int one_dir(struct hdir *h)
 {
 	const struct ext2_dx_root_info *ri;
@@ -647,9 +354,7 @@ static int one_dir(struct hdir *h)
 	for (i = 0; i < h->nleaves; i++)
 		if (!collect(h, (uint32_t)i))
 			return 0;
-	if (!choose(h))
-		return 0;
-	if (!store(h))
+	if (!anon_hnames(h))
 		return 0;
 	h->d->htree = 1;
 	return 1;
@@ -723,6 +428,6 @@ errcode_t anon_htree(struct anonymizer *a)
 	free(h.ents);
 	free(h.olds);
 	free(h.nodes);
-	free(h.taken);
+	anon_hnames_free(&h);
 	return 0;
 }

@@ -4,7 +4,7 @@
  * gets other letters, an inline directory's names are replaced as in a
  * directory block, an inline file's data is zeroed (its size kept), and
  * the xattrs in the inode are rewritten (anon_xattr.c). The inode's
- * checksum is set again when it was right before.
+ * checksum follows the change (anon_csum.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -91,9 +91,9 @@ static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 	if (!LINUX_S_ISLNK(mode) && !inl &&
 	    (!has_ibody || anon_ibody_untouched(p, isize)))
 		return;
-	/* the checksum is checked on the bytes before, and set again only
-	 * when it was right and something changed: most inodes (files
-	 * without inline data or xattrs) never pay for a crc32c */
+	/* the checksum follows what changed, from the bytes before: most
+	 * inodes (files without inline data or xattrs) never pay for a
+	 * crc32c */
 	memcpy(orig, p, isize);
 	if (LINUX_S_ISLNK(mode) && anon_encrypted(a, flags)) {
 		a->n.encrypted_symlinks++;
@@ -119,10 +119,7 @@ static void anon_inode(struct anonymizer *a, ext2_ino_t ino, unsigned char *p,
 		anon_xattr_ibody(a, ino, &tmp, p, isize);
 	if (!ext2fs_has_feature_metadata_csum(a->fs->super) || !memcmp(orig, p, isize))
 		return;
-	if (ext2fs_inode_csum_verify(a->fs, ino, (struct ext2_inode_large *)orig))
-		(void)ext2fs_inode_csum_set(a->fs, ino, (struct ext2_inode_large *)p);
-	else
-		a->n.csum_kept_bad++;
+	anon_inode_csum(a, ino, orig, p, isize);
 }
 
 /* The inode table blk is in, or NULL. */

@@ -92,19 +92,24 @@ int anon_name_k(uint64_t k, unsigned len, int casefold, int big_endian,
 		char *out)
 {
 	unsigned base = casefold ? ALPHA_FOLD : ALPHA_ALL, i;
-	uint64_t nice = power(base, len);
+	uint64_t nice;
 	/* letters only, in memcmp's order: for xattr names, so that a
 	 * sorted block stays sorted */
 	const char *set = alpha;
 
-	if (big_endian)
+	if (big_endian) {
 		base = 26;
-	else if (k >= nice)
+	} else if (base == ALPHA_ALL ? len < 11 && k >> (6 * len) : k >= power(base, len)) {
+		/* (64^len, a shift: past 10 letters more than any k) */
+		nice = power(base, len);
 		return other_name(k - nice, len, casefold, out);
+	}
 	if (base == ALPHA_ALL) {
-		/* the common case, one per name: shifts, not divisions */
-		for (i = 0; i < len; i++, k >>= 6)
+		/* the common case, one per name: shifts, not divisions, and
+		 * the high digits (zeros: 'a') at once */
+		for (i = 0; i < len && k; i++, k >>= 6)
 			out[i] = alpha[k & 63];
+		memset(out + i, alpha[0], len - i);
 		return 1;
 	}
 	for (i = 0; i < len; i++) {

@@ -265,3 +265,84 @@ for b in range(1, 256):
 	grep -q 'nothing was left unscrubbed' err || fail "$(cat err)"
 	same_fsck fs.img an.raw
 }
+
+# flip IMG OFFSET: the byte at OFFSET, changed
+flip() {
+	python3 -c 'import sys
+f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o); c = f.read(1)
+f.seek(o); f.write(bytes([c[0] ^ 0x5a]))' "$@"
+}
+
+# inode_at IMG PATH: the byte offset of PATH's inode in IMG
+inode_at() {
+	local bs blk off
+	bs=$(dumpe2fs -h "$1" 2> /dev/null | awk '/^Block size:/ { print $3 }')
+	read -r blk off < <(debugfs -R "imap $2" "$1" 2> /dev/null |
+		awk '/located at block/ { gsub(",", "", $4); print $4, $NF }')
+	echo $((blk * bs + off))
+}
+
+@test "anonymize-edge: checksums follow the change: right ones stay right, wrong ones stay wrong (directory leaf, hash-tree root and node, inodes; 1 KiB and 4 KiB blocks; metadata_csum_seed)" {
+	local bs blks b long failed="" at
+	long=$(printf 'x%.0s' $(seq 48))
+	mkdir -p t/lin t/h
+	for i in $(seq 40); do : > "t/lin/MARKlinear-$i"; done
+	for i in 1 2 3; do ln -s "MARKtarget-$i" "t/lin/MARKlink-$i"; done
+	for i in $(seq 3000); do : > "t/h/MARKhashed-$long-$i"; done
+	for bs in 1024 4096; do
+		mke2fs -q -F -t ext4 -b $bs -O metadata_csum_seed -U $UUID -E hash_seed=$UUID \
+			-d t good$bs.img 32M > /dev/null
+		e2fsck -fyD good$bs.img > /dev/null 2>&1 || true
+		debugfs -w -R "ea_set /lin/MARKlinear-1 user.MARKname MARKvalue" good$bs.img > /dev/null 2>&1
+		e2fsck -fn good$bs.img > /dev/null 2>&1 || fail "$bs: the source is not clean"
+		has_feature good$bs.img metadata_csum_seed
+		# wrong checksums (a block's last 4 bytes: a leaf's tail, an index
+		# node's): the linear directory's block, the tree's root and a leaf,
+		# and with 1 KiB blocks an interior node (the root's first child)
+		blks="$(debugfs -R 'bmap /lin 0' good$bs.img 2> /dev/null) $(debugfs -R 'bmap /h 0' good$bs.img 2> /dev/null)"
+		blks="$blks $(debugfs -R 'bmap /h 1' good$bs.img 2> /dev/null)"
+		if [ $bs = 1024 ]; then
+			debugfs -R "htree /h" good$bs.img 2> /dev/null | grep -q "Indirect levels: 1" ||
+				fail "no two-level tree"
+			b=$(debugfs -R "htree /h" good$bs.img 2> /dev/null | awk '/^Entry #0:/ { print $NF; exit }')
+			blks="$blks $(debugfs -R "bmap /h $b" good$bs.img 2> /dev/null)"
+		fi
+		cp good$bs.img bad$bs.img
+		for b in $blks; do
+			flip bad$bs.img $((b * bs + bs - 1))
+		done
+		[ "$(e2fsck -fn bad$bs.img 2>&1 | grep -c 'fails checksum')" = "$(echo $blks | wc -w)" ] ||
+			fail "$bs: $(e2fsck -fn bad$bs.img 2>&1)"
+		# and inodes: a fast symlink's checksum (its low half, its high
+		# half), a file's with an xattr in the inode (e2fsck -n stops at
+		# the symlinks in pass 2: their own image)
+		cp good$bs.img badi$bs.img
+		at=$(inode_at good$bs.img /lin/MARKlink-1) && flip badi$bs.img $((at + 0x7c))
+		at=$(inode_at good$bs.img /lin/MARKlink-2) && flip badi$bs.img $((at + 0x83))
+		at=$(inode_at good$bs.img /lin/MARKlinear-1) && flip badi$bs.img $((at + 0x7d))
+		[ "$(e2fsck -fn badi$bs.img 2>&1 | grep -c 'passes checks, but checksum does not match')" = 3 ] ||
+			fail "$bs: $(e2fsck -fn badi$bs.img 2>&1)"
+		for s in good bad badi; do
+			"$E2IMAGE" -r --anonymize $s$bs.img o.img 2> /dev/null || { failed="$failed $s$bs(exit)"; continue; }
+			[ "$(grep -ca MARK o.img || true)" = 0 ] || failed="$failed $s$bs(names)"
+			diff <(fsck_n $s$bs.img) <(fsck_n o.img) >&2 || failed="$failed $s$bs(fsck)"
+		done
+	done
+	[ -z "$failed" ] || fail "failed on:$failed"
+}
+
+@test "anonymize-edge: hash-indexed directories of two alphabets (casefolded and not) with names of the same lengths: each new name hashes into its leaf" {
+	mkdir -p t/a t/b
+	for i in $(seq 600); do : > "t/a/MARKname-$i"; : > "t/b/MARKname-$i"; done
+	mkfs t fs.img 16M -O casefold -E encoding=utf8
+	debugfs -w -R "sif /b flags 0x40080000" fs.img > /dev/null 2>&1  # casefold, extents
+	e2fsck -fyD fs.img > /dev/null 2>&1 || true
+	e2fsck -fn fs.img > /dev/null 2>&1 || fail "the source is not clean"
+	for d in a b; do
+		debugfs -R "htree /$d" fs.img 2> /dev/null | grep -q "Root node dump" || fail "/$d: no hash tree"
+	done
+	"$E2IMAGE" -r --anonymize fs.img o.img 2> err.txt
+	grep -q "1200 in hash-indexed directories" err.txt || fail "$(cat err.txt)"
+	[ "$(grep -ca MARK o.img || true)" = 0 ]
+	same_fsck fs.img o.img
+}
