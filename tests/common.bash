@@ -174,6 +174,36 @@ fs_bytes() {
 		END { printf "%d\n", c * s }'
 }
 
+# until_true SECONDS CMD...: poll CMD every 50 ms until it succeeds; fail
+# after SECONDS.  Tests that signal a run wait for the state they are about
+# this way, not for a fixed time: on a busy machine a run may not have
+# reached it (nor set its signal handlers) in any given time.
+until_true() {
+	local n=$(($1 * 20))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || fail "timed out waiting for: $*"
+		sleep 0.05
+	done
+}
+
+# has_open PID FILE: process PID has FILE open
+has_open() {
+	local f want
+	want=$(readlink -f "$2")
+	for f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$f" 2> /dev/null)" = "$want" ] && return 0
+	done
+	return 1
+}
+
+# blocked_in PID WHAT: a thread of process PID sleeps in the kernel
+# function WHAT (a pattern: pipe_write, wait_for_partner...)
+blocked_in() {
+	grep -qs -- "$2" /proc/"$1"/task/*/wchan
+}
+
 # fail MSG: print a diagnostic and fail
 fail() {
 	printf '%s\n' "$*" >&2
