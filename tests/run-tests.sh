@@ -9,7 +9,8 @@
 # if no test ran.
 #   TESTS="raw options"   run only these suites (bats basenames and/or
 #                         unit test names; "unit" selects all unit tests)
-#   JOBS=N                suites run at once (default: the CPUs, nproc)
+#   JOBS=N                suites run at once (default: twice the CPUs:
+#                         suites also wait, on sleeps, syncs and disks)
 #   BATS=/path/to/bats    bats to use (default: bats from PATH)
 #   FIXROOT=DIR           the fixture cache (default tests/work/fixtures)
 #   SANITIZER_LOG_DIR=DIR where ASan/UBSan write their reports: each unit
@@ -19,7 +20,7 @@
 cd "$(dirname "$0")" || exit 1
 BATS=${BATS:-bats}
 [ -n "$BATS" ] || BATS=bats
-JOBS=${JOBS:-$(nproc)}
+JOBS=${JOBS:-$(($(nproc) * 2))}
 case $JOBS in
 '' | *[!0-9]* | 0) echo "run-tests.sh: JOBS=$JOBS is not a number of jobs" >&2; exit 2 ;;
 esac
@@ -228,7 +229,8 @@ reap() {
 }
 
 if [ ${#suites[@]} -gt 0 ]; then
-	echo "# bats: ${#suites[@]} suites, $JOBS at a time; each one's TAP when it ends"
+	n=${#suites[@]}
+	echo "# bats: $n suite$([ "$n" = 1 ] || echo s), $JOBS at a time; each one's TAP when it ends"
 	for name in $(order_suites); do
 		while [ ${#running[@]} -ge "$JOBS" ]; do
 			reap
