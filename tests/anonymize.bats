@@ -8,18 +8,8 @@ load common
 
 # leaky KIND: the marker fixture (fixtures/make-leaky.sh), cached
 leaky() {
-	local dir img
-	dir=$FIXROOT/leaky-$(content_key "$BATS_TEST_DIRNAME/fixtures/make-leaky.sh")
-	img=$dir/$1.img
-	if [ ! -s "$img" ]; then
-		mkdir -p "$dir"
-		(
-			flock 9
-			[ -s "$img" ] || { "$BATS_TEST_DIRNAME/fixtures/make-leaky.sh" "$1" "$img.tmp" >&2 &&
-				mv "$img.tmp" "$img"; }
-		) 9> "$dir/.lock-$1" || return 1
-	fi
-	printf '%s\n' "$img"
+	cached "$(cache_dir leaky make-leaky.sh)" "$1.img" \
+		"$BATS_TEST_DIRNAME/fixtures/make-leaky.sh" "$1"
 }
 
 # every place make-leaky.sh plants a marker

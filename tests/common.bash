@@ -5,41 +5,105 @@
 #           check sets it: a build can be in another directory)
 # E2IMAGE   the binary under test (default: the one built in ../e2image)
 # ORACLE    e2fsprogs' e2image, the reference behaviour
-# FIXROOT   root of the fixture cache shared by all suites (tests/work/fixtures)
-# FIXDIR    the cache of the current fixtures/build.sh: FIXROOT/<its sha256>
+# FIXROOT   the fixture cache shared by all suites and runs (default
+#           tests/work/fixtures; README "Running the tests"): one directory
+#           KIND-KEY per kind of fixture, KEY a hash of the scripts that
+#           build it and of the e2fsprogs that runs them (E2I_TOOLS_KEY)
+# FIXDIR    the directory of the healthy fixtures of fixtures/build.sh
 #           (derived, not settable: a changed build.sh must not be served the
-#           images of an older one; directories of older keys are left behind)
+#           images of an older one)
 
 TESTS_BUILDDIR=${TESTS_BUILDDIR:-$BATS_TEST_DIRNAME}
 E2IMAGE=${E2IMAGE:-$TESTS_BUILDDIR/../e2image/e2image}
 ORACLE=${ORACLE:-/usr/sbin/e2image}
 FIXROOT=${FIXROOT:-$TESTS_BUILDDIR/work/fixtures}
+# what else makes a fixture: mke2fs, debugfs and e2fsck of this version
+# (run-tests.sh computes it once per run)
+E2I_TOOLS_KEY=${E2I_TOOLS_KEY:-$(mke2fs -V 2>&1)}
+# the mtime of every cached file, so that a write to one shows
+SEAL_TIME=1700000000
 
 # content_key FILE...: a cache key for what FILEs build (sha256 of their
-# contents, in order, shortened)
+# contents, in order, and of the e2fsprogs version, shortened)
 content_key() {
-	cat "$@" | sha256sum | cut -c1-16
+	{ cat "$@" && printf '%s\n' "$E2I_TOOLS_KEY"; } | sha256sum | cut -c1-16
 }
 
-FIXDIR=$FIXROOT/$(content_key "$BATS_TEST_DIRNAME/fixtures/build.sh")
-export TESTS_BUILDDIR E2IMAGE ORACLE FIXROOT FIXDIR
+# cache_dir KIND FILE...: the cache directory of fixtures of KIND built by
+# FILEs (paths relative to tests/fixtures)
+cache_dir() {
+	local kind=$1 f files=()
+	shift
+	for f in "$@"; do
+		files+=("$BATS_TEST_DIRNAME/fixtures/$f")
+	done
+	printf '%s\n' "$FIXROOT/$kind-$(content_key "${files[@]}")"
+}
+
+FIXDIR=$(cache_dir healthy build.sh)
+export TESTS_BUILDDIR E2IMAGE ORACLE FIXROOT FIXDIR E2I_TOOLS_KEY SEAL_TIME
 export LC_ALL=C TZ=UTC
 # the manifest's time line: two runs give the same image (manifest.bats
 # unsets it where the time is what it tests)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH-1700000000}
 
-# fixture NAME: print the path of fixture NAME, building it if needed.
-# Building is serialised with a lock so parallel suites share the cache.
-fixture() {
-	local name=$1 img=$FIXDIR/$1.img
-	if [ ! -s "$img" ]; then
-		mkdir -p "$FIXDIR"
+# cached DIR NAME CMD...: print DIR/NAME, made once by `CMD... TMP` (TMP a
+# temporary path in DIR; files TMP.EXT it leaves become DIR/NAME.EXT).
+# Built under a lock, so that parallel suites build it once, and renamed
+# into place: a file in the cache is always whole.  Then sealed, read-only
+# with its mtime set to SEAL_TIME: tests copy a fixture before writing to
+# it, and run-tests.sh fails the run when a cached file has changed (root
+# ignores the mode).  Making a new key's directory removes the directories
+# of the same KIND and other keys where nothing was built for a day (left
+# by an edited builder or an older e2fsprogs).
+cached() {
+	local dir=$1 name=$2 out=$1/$2
+	shift 2
+	if [ ! -e "$out" ]; then
+		[ -d "$dir" ] || cache_prune "$dir"
+		mkdir -p "$dir" || return 1
 		(
 			flock 9
-			"$BATS_TEST_DIRNAME/fixtures/build.sh" "$name" "$FIXDIR" >&2
-		) 9>"$FIXDIR/.lock-$name" || return 1
+			[ -e "$out" ] && exit 0
+			tmp=$dir/.tmp-$name-$BASHPID
+			rm -rf "$tmp" "$tmp".*
+			trap 'rm -rf "$tmp" "$tmp".*' EXIT
+			"$@" "$tmp" >&2 || exit 1
+			for f in "$tmp".* "$tmp"; do
+				[ -e "$f" ] || continue
+				touch -d "@$SEAL_TIME" "$f" && chmod a-w "$f" &&
+					mv "$f" "$out${f#"$tmp"}" || exit 1
+			done
+		) 9> "$dir/.lock-$name" || return 1
 	fi
-	printf '%s\n' "$img"
+	printf '%s\n' "$out"
+}
+
+# cache_prune DIR: remove the directories of DIR's kind and other keys where
+# nothing was built for a day
+cache_prune() {
+	local kind=${1##*/}
+	kind=${kind%-*}
+	[ -d "$FIXROOT" ] || return 0
+	find "$FIXROOT" -mindepth 1 -maxdepth 1 -type d -name "$kind-????????????????" \
+		! -newermt '-1 day' ! -path "$1" -exec rm -rf {} + 2> /dev/null || true
+}
+
+# fixture NAME: print the path of the healthy fixture NAME (fixtures/list),
+# building it if needed
+fixture() {
+	cached "$FIXDIR" "$1.img" "$BATS_TEST_DIRNAME/fixtures/build.sh" "$1"
+}
+
+# for the shells of `xargs bash -c` and the like
+export -f content_key cache_dir cached cache_prune fixture
+export BATS_TEST_DIRNAME
+
+# fixtures_built [NAME...]: build the fixtures NAME (default: every one of
+# `fixtures`) not cached yet, JOBS (default: the CPUs) at a time
+fixtures_built() {
+	if [ $# -gt 0 ]; then printf '%s\n' "$@"; else fixtures; fi |
+		xargs -P "${JOBS:-$(nproc)}" -I{} bash -c 'fixture "$1" > /dev/null' _ {}
 }
 
 # fixtures: the names of all fixtures (honours FIXTURES="a b" to restrict)
@@ -109,12 +173,49 @@ sha() {
 	sha256sum < "$1" | cut -d' ' -f1
 }
 
+# stamp FILE: what changes when FILE is written to: its inode, size, mtime
+# and ctime (which cannot be set back).  Cheaper than the sha of a fixture,
+# and stricter: a write of the same bytes shows too.
+stamp() {
+	stat -c '%i %s %.9Y %.9Z' "$1"
+}
+
 # fs_bytes IMG: the file system size in bytes (block count * block size)
 fs_bytes() {
 	dumpe2fs -h "$1" 2>/dev/null | awk -F: '
 		/^Block count:/ { c = $2 + 0 }
 		/^Block size:/ { s = $2 + 0 }
 		END { printf "%d\n", c * s }'
+}
+
+# until_true SECONDS CMD...: poll CMD every 50 ms until it succeeds; fail
+# after SECONDS.  Tests that signal a run wait for the state they are about
+# this way, not for a fixed time: on a busy machine a run may not have
+# reached it (nor set its signal handlers) in any given time.
+until_true() {
+	local n=$(($1 * 20))
+	shift
+	while ! "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || fail "timed out waiting for: $*"
+		sleep 0.05
+	done
+}
+
+# has_open PID FILE: process PID has FILE open
+has_open() {
+	local f want
+	want=$(readlink -f "$2")
+	for f in /proc/"$1"/fd/*; do
+		[ "$(readlink "$f" 2> /dev/null)" = "$want" ] && return 0
+	done
+	return 1
+}
+
+# blocked_in PID WHAT: a thread of process PID sleeps in the kernel
+# function WHAT (a pattern: pipe_write, wait_for_partner...)
+blocked_in() {
+	grep -qs -- "$2" /proc/"$1"/task/*/wchan
 }
 
 # fail MSG: print a diagnostic and fail

@@ -19,17 +19,7 @@ DAMAGED="dev-ext2-dirdev dev-ext4-dirdev"
 
 # devfix NAME: the fixture's path, built once (cached per builder version)
 devfix() {
-	local dir out
-	dir=$FIXDIR/devices-$(sha "$MKDEV" | cut -c1-12)
-	out=$dir/$1.img
-	if [ ! -s "$out" ]; then
-		mkdir -p "$dir"
-		(
-			flock 9
-			[ -s "$out" ] || "$MKDEV" "$1" "$out" >&2
-		) 9>"$dir/.lock-$1" || return 1
-	fi
-	printf '%s\n' "$out"
+	cached "$(cache_dir devices make-devices.sh)" "$1.img" "$MKDEV" "$1"
 }
 
 # healthy_of NAME: the healthy fixture NAME was made from (same block numbers)

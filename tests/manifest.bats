@@ -9,9 +9,7 @@ load common
 RECIPE=$BATS_TEST_DIRNAME/../doc/image-digest.py
 
 setup_file() {
-	local f
-	mkdir -p "$FIXDIR"
-	fixtures | xargs -P 2 -I{} "$BATS_TEST_DIRNAME/fixtures/build.sh" {} "$FIXDIR"
+	fixtures_built
 }
 
 setup() {

@@ -18,23 +18,19 @@ load common
 
 LIMIT_KIB=262144
 
-# build NAME ARGS...: fixtures/make-NAME.sh FIXDIR/NAME.img ARGS, once;
-# its output goes to FIXDIR/NAME.blocks
-build() {
-	local name=$1 out=$FIXDIR/$1.img
-	shift
-	(
-		flock 9
-		if [ ! -s "$out" ]; then
-			"$BATS_TEST_DIRNAME/fixtures/make-$name.sh" "$out.tmp" "$@" \
-				> "$FIXDIR/$name.blocks" && mv "$out.tmp" "$out"
-		fi
-	) 9>"$FIXDIR/.lock-$name"
+# crafted NAME [ARG]: the path of fixtures/make-NAME.sh IMG [ARG]'s image,
+# built once; what the builder printed (the blocks to look for) is in the
+# file of that path plus .blocks
+crafted() {
+	cached "$(cache_dir "$1" "make-$1.sh")" "$1${2:+-$2}.img" make_crafted "$@"
+}
+make_crafted() {	# NAME [ARG] TMP
+	local out=${!#}
+	"$BATS_TEST_DIRNAME/fixtures/make-$1.sh" "$out" "${@:2:$#-2}" > "$out.blocks"
 }
 
 setup_file() {
-	mkdir -p "$FIXDIR"
-	build crafted-extents 300 && build crafted-orphan-file && build crafted-dag
+	crafted crafted-extents 300 && crafted crafted-orphan-file && crafted crafted-dag
 }
 
 # limited CMD...: CMD under the address-space limit.  ASan reserves
@@ -47,12 +43,12 @@ limited() {
 	fi
 }
 
-# check_image NAME IMG: IMG, an image of fixture NAME, is as large as the
+# check_image SRC IMG: IMG, an image of the crafted fixture SRC, is as large as the
 # filesystem, holds the crafted index and leaf blocks and the blocks the
 # fixture lists after them, and no byte that differs from the source but
 # zeros (blocks not captured).
 check_image() {
-	local src=$FIXDIR/$1.img blocks=$FIXDIR/$1.blocks img=$2
+	local src=$1 blocks=$1.blocks img=$2
 	[ "$(stat -c %s "$img")" -eq "$(fs_bytes "$src")" ] ||
 		fail "$img is $(stat -c %s "$img") bytes, the filesystem $(fs_bytes "$src")"
 	cmp -l "$src" "$img" | awk -v list="$blocks" '
@@ -68,23 +64,29 @@ check_image() {
 }
 
 @test "memory: 300 directories sharing a crafted extent tree are imaged raw in 256 MiB of address space" {
-	run limited "$E2IMAGE" -r "$FIXDIR/crafted-extents.img" "$BATS_TEST_TMPDIR/out.raw"
+	local src
+	src=$(crafted crafted-extents 300)
+	run limited "$E2IMAGE" -r "$src" "$BATS_TEST_TMPDIR/out.raw"
 	[ "$status" -eq 0 ] || [ "$status" -eq 2 ] || { echo "$output"; fail "status $status"; }
-	check_image crafted-extents "$BATS_TEST_TMPDIR/out.raw"
+	check_image "$src" "$BATS_TEST_TMPDIR/out.raw"
 }
 
 @test "memory: the same filesystem as qcow2 in 256 MiB holds the same blocks (qemu-img reads it)" {
 	command -v qemu-img > /dev/null || skip "qemu-img is not installed"
-	run limited "$E2IMAGE" -Q "$FIXDIR/crafted-extents.img" "$BATS_TEST_TMPDIR/out.qcow2"
+	local src
+	src=$(crafted crafted-extents 300)
+	run limited "$E2IMAGE" -Q "$src" "$BATS_TEST_TMPDIR/out.qcow2"
 	[ "$status" -eq 0 ] || [ "$status" -eq 2 ] || { echo "$output"; fail "status $status"; }
 	qemu-img convert -O raw "$BATS_TEST_TMPDIR/out.qcow2" "$BATS_TEST_TMPDIR/out.raw"
-	check_image crafted-extents "$BATS_TEST_TMPDIR/out.raw"
+	check_image "$src" "$BATS_TEST_TMPDIR/out.raw"
 }
 
 @test "memory: an orphan file naming one block 68000 times is read in 256 MiB, and its orphan's tree block kept" {
-	run limited "$E2IMAGE" -r "$FIXDIR/crafted-orphan-file.img" "$BATS_TEST_TMPDIR/out.raw"
+	local src
+	src=$(crafted crafted-orphan-file)
+	run limited "$E2IMAGE" -r "$src" "$BATS_TEST_TMPDIR/out.raw"
 	[ "$status" -eq 0 ] || [ "$status" -eq 2 ] || { echo "$output"; fail "status $status"; }
-	check_image crafted-orphan-file "$BATS_TEST_TMPDIR/out.raw"
+	check_image "$src" "$BATS_TEST_TMPDIR/out.raw"
 }
 
 # crafted-dag (fixtures/make-crafted-dag.sh): a depth-3 extent tree whose
@@ -95,17 +97,17 @@ check_image() {
 # extents than" cut-off.  (Entry by entry, bounded by i_blocks, it stopped
 # after 1040 extents.)
 @test "memory: an extent tree whose nodes share one child is walked node by node, whatever i_blocks says" {
-	local a b l n ino out=$BATS_TEST_TMPDIR/dag.raw
-	build crafted-dag
-	read -r a b l < "$FIXDIR/crafted-dag.blocks"
-	ino=$(debugfs -R "stat /dag" "$FIXDIR/crafted-dag.img" 2> /dev/null | awk '/^Inode:/ { print $2; exit }')
-	run limited timeout 60 "$E2IMAGE" -r "$FIXDIR/crafted-dag.img" "$out"
+	local a b l n ino src out=$BATS_TEST_TMPDIR/dag.raw
+	src=$(crafted crafted-dag)
+	read -r a b l < "$src.blocks"
+	ino=$(debugfs -R "stat /dag" "$src" 2> /dev/null | awk '/^Inode:/ { print $2; exit }')
+	run limited timeout 60 "$E2IMAGE" -r "$src" "$out"
 	[ "$status" -eq 2 ] || { echo "$output"; fail "status $status"; }
 	[[ $output == *"warning: inode $ino: its extent tree names a node more than once"* ]] ||
 		{ echo "$output"; fail "the shared nodes are not reported"; }
 	[[ $output != *"more extents than"* ]] || { echo "$output"; fail "the walk was cut off"; }
 	for n in "$a" "$b" "$l"; do
-		cmp <(dd if="$FIXDIR/crafted-dag.img" bs=4096 skip="$n" count=1 status=none) \
+		cmp <(dd if="$src" bs=4096 skip="$n" count=1 status=none) \
 		    <(dd if="$out" bs=4096 skip="$n" count=1 status=none) ||
 			fail "extent node $n missing from the image"
 	done

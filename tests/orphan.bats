@@ -12,16 +12,10 @@ load common
 
 # orphan_fixture BASE: build (once) and print an orphaned copy of BASE
 orphan_fixture() {
-	local base=$1 out=$FIXDIR/$1-orphan.img
-	if [ ! -s "$out" ]; then
-		(
-			flock 9
-			[ -s "$out" ] ||
-				{ "$BATS_TEST_DIRNAME/fixtures/make-orphan.sh" "$(fixture "$base")" "$out.tmp" > /dev/null &&
-				  mv "$out.tmp" "$out"; }
-		) 9>"$FIXDIR/.lock-$base-orphan" || return 1
-	fi
-	printf '%s\n' "$out"
+	local src
+	src=$(fixture "$1") || return 1
+	cached "$(cache_dir orphan make-orphan.sh build.sh)" "$1.img" \
+		"$BATS_TEST_DIRNAME/fixtures/make-orphan.sh" "$src"
 }
 
 # check_orphan BASE OPTS: e2fsck -fy output on our image == on the source;

@@ -35,7 +35,8 @@ setup() {
 	mkfifo fifo
 	"$E2IMAGE" -r "$SRC" fifo 2> err.txt &
 	pid=$!
-	sleep 0.5
+	# waiting for a reader
+	until_true 30 blocked_in $pid wait_for_partner
 	kill -TERM $pid
 	rc=0
 	wait $pid || rc=$?

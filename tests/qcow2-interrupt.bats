@@ -31,17 +31,6 @@ teardown() {
 	done
 }
 
-# until SECONDS CMD...: poll CMD every 50 ms; fail after SECONDS.
-until_true() {
-	local n=$(($1 * 20))
-	shift
-	while ! "$@"; do
-		n=$((n - 1))
-		[ "$n" -gt 0 ] || fail "timed out waiting for: $*"
-		sleep 0.05
-	done
-}
-
 temp_exists() {
 	compgen -G 'out.raw.e2i-*' > /dev/null
 }
@@ -70,9 +59,10 @@ stop_and_wait() {
 	for sig in INT TERM; do
 		"$E2IMAGE" -r "$HUGE" out.raw > so.txt 2> se.txt 3>&- &
 		PIDS="$PIDS $!"
-		sleep 0.2
+		# Checking (its signal handlers are set before it opens it)
+		until_true 30 has_open $! "$HUGE"
 		# Still checking: the output is opened only after the check.
-		! temp_exists || fail "the check ended within 0.2 s: the fixture is too small"
+		! temp_exists || fail "the check ended before the signal: the fixture is too small"
 		stop_and_wait "$sig" $!
 		echo "SIG$sig: exit $RC after $MS ms: $(cat se.txt)"
 		# The lead's main() exits 128+signal; any failure will do here.

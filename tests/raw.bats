@@ -51,10 +51,7 @@ same_image() {
 }
 
 setup_file() {
-	# build all fixtures up front, two at a time
-	local f
-	mkdir -p "$FIXDIR"
-	fixtures | xargs -P 2 -I{} "$BATS_TEST_DIRNAME/fixtures/build.sh" {} "$FIXDIR"
+	fixtures_built
 }
 
 check_r() { same_image ours oracle "$1" r -r; }
@@ -123,13 +120,13 @@ check_fsck_same() {
 check_source_unchanged() {
 	local fix=$1 src before after
 	src=$(fixture "$fix")
-	before=$(sha "$src")
+	before=$(stamp "$src")
 	"$E2IMAGE" -r "$src" "$BATS_TEST_TMPDIR/a.img" 2>/dev/null || return 1
 	"$E2IMAGE" -ra "$src" - 2>/dev/null > /dev/null || return 1
 	"$E2IMAGE" -rc "$src" "$BATS_TEST_TMPDIR/a.img" > /dev/null 2>&1 || return 1
 	"$E2IMAGE" -rn "$src" "$BATS_TEST_TMPDIR/b.img" > /dev/null 2>&1 || return 1
 	"$E2IMAGE" -rap "$src" "$BATS_TEST_TMPDIR/c.img" > /dev/null 2>&1 || return 1
-	after=$(sha "$src")
+	after=$(stamp "$src")
 	rm -f "$BATS_TEST_TMPDIR"/[abc].img
 	[ "$before" = "$after" ] || { echo "$fix: source image modified" >&2; return 1; }
 }

@@ -38,14 +38,19 @@ teardown() {
 	fi
 }
 
-# stop_after SECONDS SIG: send SIG to $PID after SECONDS, then wait at most
-# 5 s for it to end; sets STATUS and ELAPSED_MS (from the signal to the end).
-stop_after() {
+# read_hangs: the source read of hang_at has begun to hang (the shim says
+# so on stderr just before)
+read_hangs() {
+	grep -qs ': EIO$' err.txt
+}
+
+# stop_now SIG: send SIG to $PID, then wait at most 5 s for it to end;
+# sets STATUS and ELAPSED_MS (from the signal to the end).
+stop_now() {
 	local t0 i
-	sleep "$1"
 	kill -0 "$PID" 2>/dev/null || fail "the run ended before the signal"
 	t0=$(date +%s%N)
-	kill -"$2" "$PID"
+	kill -"$1" "$PID"
 	for i in $(seq 100); do
 		kill -0 "$PID" 2>/dev/null || break
 		sleep 0.05
@@ -55,7 +60,7 @@ stop_after() {
 		kill -9 "$PID"
 		wait "$PID" || true
 		PID=
-		fail "still running ${ELAPSED_MS} ms after SIG$2"
+		fail "still running ${ELAPSED_MS} ms after SIG$1"
 	fi
 	STATUS=0
 	wait "$PID" || STATUS=$?
@@ -63,11 +68,11 @@ stop_after() {
 }
 
 # hang_at BLOCK CMD...: run CMD in the background with reads of BLOCK of
-# $IMG hanging; sets PID
+# $IMG hanging (the shim saying so: read_hangs); sets PID
 hang_at() {
 	local b=$1
 	shift
-	E2I_FAULT_PATH=$IMG E2I_FAULT_RANGES=$((b * 4096)):4096 E2I_FAULT_MODE=hang \
+	E2I_FAULT_PATH=$IMG E2I_FAULT_RANGES=$((b * 4096)):4096 E2I_FAULT_MODE=hang E2I_FAULT_VERBOSE=1 \
 	LD_PRELOAD=$SHIM \
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 		"$@" 2> err.txt &
@@ -81,7 +86,8 @@ hang_at() {
 	HOLDER=$!
 	"$E2IMAGE" -ra "$IMG" - > fifo 2> err.txt &
 	PID=$!
-	stop_after 0.5 TERM
+	until_true 30 blocked_in "$PID" pipe_write
+	stop_now TERM
 	cat err.txt >&2
 	[ "$STATUS" -eq 143 ] || fail "exit status $STATUS"
 	[ "$ELAPSED_MS" -lt 2000 ] || fail "took $ELAPSED_MS ms"
@@ -97,7 +103,8 @@ hang_at() {
 		HOLDER=$!
 		"$E2IMAGE" $opt "$IMG" fifo 2> err.txt &
 		PID=$!
-		stop_after 0.5 INT
+		until_true 30 blocked_in "$PID" pipe_write
+		stop_now INT
 		cat err.txt >&2
 		[ "$STATUS" -eq 130 ] || fail "$opt: exit status $STATUS"
 		[ "$ELAPSED_MS" -lt 2000 ] || fail "$opt: took $ELAPSED_MS ms"
@@ -113,7 +120,8 @@ hang_at() {
 	for b in $(cat "$BATS_FILE_TMPDIR/blk.itable") $(cat "$BATS_FILE_TMPDIR/blk.dir"); do
 		for opt in -r -Q; do
 			hang_at "$b" "$E2IMAGE" $opt "$IMG" out.img
-			stop_after 0.5 TERM
+			until_true 30 read_hangs
+			stop_now TERM
 			cat err.txt >&2
 			[ "$STATUS" -eq 143 ] || fail "block $b, $opt: exit status $STATUS"
 			[ "$ELAPSED_MS" -lt 2000 ] || fail "block $b, $opt: took $ELAPSED_MS ms"
@@ -128,7 +136,8 @@ hang_at() {
 	b=$(cat "$BATS_FILE_TMPDIR/blk.dir")
 	head -c 4096 /dev/zero > old.raw
 	hang_at "$b" "$E2IMAGE" -rc "$IMG" old.raw
-	stop_after 0.5 HUP
+	until_true 30 read_hangs
+	stop_now HUP
 	cat err.txt >&2
 	[ "$STATUS" -eq 129 ] || fail "exit status $STATUS"
 	grep -q 'old.raw is incomplete' err.txt
@@ -141,8 +150,8 @@ hang_at() {
 	b=$(cat "$BATS_FILE_TMPDIR/blk.dir")
 	IMG=$PWD/disk.img
 	hang_at "$b" "$E2IMAGE" -ra -O 1048576 disk.img
-	sleep 0.5
-	stop_after 0 INT
+	until_true 30 read_hangs
+	stop_now INT
 	cat err.txt >&2
 	[ "$STATUS" -eq 130 ] || fail "exit status $STATUS"
 	grep -q 'run the same command again to finish it' err.txt || fail "no word on finishing"
