@@ -7,8 +7,7 @@
 load common
 
 setup_file() {
-	mkdir -p "$FIXDIR"
-	fixtures | xargs -P 2 -I{} "$BATS_TEST_DIRNAME/fixtures/build.sh" {} "$FIXDIR"
+	fixtures_built
 }
 
 setup() {

@@ -106,7 +106,8 @@ sanitizer_reports() {
 
 # sealed_fixtures WHAT: fail once per cached fixture file written to (its
 # mtime is no longer SEAL_TIME: common.bash's cached()), and drop it from
-# the cache
+# the cache. Only sealed files (read-only): a cache left by an older
+# run-tests.sh holds writable files of any mtime.
 sealed_fixtures() {
 	local f
 	[ -d "$FIXROOT" ] || return 0
@@ -115,7 +116,7 @@ sealed_fixtures() {
 		fail=$((fail + 1))
 		rm -f "$f"
 	done < <(find "$FIXROOT" -mindepth 2 -maxdepth 2 -type f -newermt "@$SEAL_TIME" \
-		-path "$FIXROOT/*-????????????????/*" ! -name '.*')
+		! -perm -u=w -path "$FIXROOT/*-????????????????/*" ! -name '.*')
 }
 
 # now_ms: the time in milliseconds
