@@ -150,7 +150,8 @@ static int cand_hash(struct hdir *h, unsigned len, uint64_t k, const char *name,
 	hashed = anon_hash_of(h, name, len, hv);
 	v = hashed ? *hv | 1 : 2;
 	if (k == c->n[len] && c->total < CACHE_MAX &&
-	    anon_grow((void **)&c->hv[len], &c->cap[len], c->n[len], sizeof(v))) {
+	    (c->n[len] < c->cap[len] ||
+	     anon_grow((void **)&c->hv[len], &c->cap[len], c->n[len], sizeof(v)))) {
 		c->hv[len][c->n[len]++] = v;
 		c->total++;
 	}
