@@ -82,29 +82,48 @@ static uint32_t leaf_for(const struct hdir *h, uint32_t hv)
 	return (uint32_t)(lo - 1);
 }
 
-/* Gives a candidate to the first entry of list[*pos..end) whose old name it
- * is not (and, for one bound to no leaf, whose bounds hold its hash),
- * which leaves the list; 1 if it went. */
-static int give(struct hdir *h, uint32_t *list, uint32_t *pos, uint32_t end,
-		uint64_t k, const char *name, unsigned len, int hashed, uint32_t hv)
+/* Gives a candidate to the first entry of leaf slot s whose old name it is
+ * not (names of other hashes differ: neither the entry nor its old name
+ * is read for them), which leaves the slot; 1 if it went. */
+static int give(struct hdir *h, struct hslot *s, uint64_t k, const char *name,
+		unsigned len, int hashed, uint32_t hv)
+{
+	struct hcons x;
+	uint32_t t;
+
+	for (t = s->pos; t < s->end; t++) {
+		const struct hcons *c = &h->cons[t];
+
+		if ((!hashed || !(c->key & 1) || (c->key & ~1u) == hv) &&
+		    !memcmp(h->olds + h->ents[c->ent].old, name, len))
+			continue;
+		h->ents[c->ent].k = k;
+		x = h->cons[t];
+		h->cons[t] = h->cons[s->pos];
+		h->cons[s->pos++] = x;
+		return 1;
+	}
+	return 0;
+}
+
+/* The same for the entries bound to no leaf, free[*pos..end): the first
+ * whose old name it is not and whose bounds hold its hash. */
+static int give_free(struct hdir *h, uint32_t *pos, uint32_t end, uint64_t k,
+		     const char *name, unsigned len, int hashed, uint32_t hv)
 {
 	uint32_t t, x;
 
 	for (t = *pos; t < end; t++) {
-		struct hent *e = &h->ents[list[t]];
+		struct hent *e = &h->ents[h->free[t]];
 
-		/* (names of other hashes differ: the old one is not read) */
-		if ((!hashed || !e->ohashed || e->ohv == hv) &&
-		    !memcmp(h->olds + e->old, name, len))
+		if (!memcmp(h->olds + e->old, name, len))
 			continue;
-		if (e->leaf == NO_LEAF && (e->lo || e->hi != 1ull << 32) &&
-		    (!hashed || hv < e->lo || hv >= e->hi))
+		if ((e->lo || e->hi != 1ull << 32) && (!hashed || hv < e->lo || hv >= e->hi))
 			continue;
 		e->k = k;
-		x = list[t];
-		list[t] = list[*pos];
-		list[*pos] = x;
-		(*pos)++;
+		x = h->free[t];
+		h->free[t] = h->free[*pos];
+		h->free[(*pos)++] = x;
 		return 1;
 	}
 	return 0;
@@ -131,7 +150,8 @@ static int cand_hash(struct hdir *h, unsigned len, uint64_t k, const char *name,
 	hashed = anon_hash_of(h, name, len, hv);
 	v = hashed ? *hv | 1 : 2;
 	if (k == c->n[len] && c->total < CACHE_MAX &&
-	    anon_grow((void **)&c->hv[len], &c->cap[len], c->n[len], sizeof(v))) {
+	    (c->n[len] < c->cap[len] ||
+	     anon_grow((void **)&c->hv[len], &c->cap[len], c->n[len], sizeof(v)))) {
 		c->hv[len][c->n[len]++] = v;
 		c->total++;
 	}
@@ -139,9 +159,10 @@ static int cand_hash(struct hdir *h, unsigned len, uint64_t k, const char *name,
 }
 
 /* Names for the n entries of one length listed at idx (in entry order,
- * so a leaf's are together), the leaf each needs at leafs. */
+ * so a leaf's are together), the leaf each needs at leafs, their keys at
+ * keys. */
 static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
-			const uint32_t *leafs, uint32_t n)
+			const uint32_t *leafs, const uint32_t *keys, uint32_t n)
 {
 	uint32_t *next = &h->d->next[len <= 4 ? len : 0];
 	uint32_t i, j, ncons = 0, nfree = 0, pfree = 0, last = NO_LEAF;
@@ -157,7 +178,7 @@ static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
 		if (leafs[i] != last)
 			h->slots[leafs[i]].pos = ncons;
 		last = leafs[i];
-		h->cons[ncons++] = idx[i];
+		h->cons[ncons++] = (struct hcons){ idx[i], keys[i] };
 		h->slots[last].end = ncons;
 	}
 	constrained = ncons;
@@ -175,12 +196,11 @@ static void name_length(struct hdir *h, unsigned len, const uint32_t *idx,
 			continue;
 		if (constrained && hashed && (j = leaf_for(h, hv)) != NO_LEAF &&
 		    h->slots[j].pos < h->slots[j].end &&
-		    give(h, h->cons, &h->slots[j].pos, h->slots[j].end, k, name, len,
-			 hashed, hv)) {
+		    give(h, &h->slots[j], k, name, len, hashed, hv)) {
 			constrained--;
 			pending--;
 		} else if (pfree < nfree &&
-			   give(h, h->free, &pfree, nfree, k, name, len, hashed, hv)) {
+			   give_free(h, &pfree, nfree, k, name, len, hashed, hv)) {
 			pending--;
 		} else {
 			continue;
@@ -202,13 +222,14 @@ static void name_all(struct hdir *h)
 	for (len = 1; len < 256; len++)
 		if (h->lstart[len + 1] > h->lstart[len])
 			name_length(h, len, h->order + h->lstart[len],
-				    h->oleaf + h->lstart[len],
+				    h->oleaf + h->lstart[len], h->okey + h->lstart[len],
 				    h->lstart[len + 1] - h->lstart[len]);
 }
 
 /* The tables name_all works from: the entries ordered by length (in entry
- * order within one), room for a length's lists, an empty slot per leaf,
- * and leaf_for's table when the leaves are sorted. 0: no memory. */
+ * order within one) with their leaves and keys beside them, room for a
+ * length's lists, an empty slot per leaf, and leaf_for's table when the
+ * leaves are sorted. 0: no memory. */
 static int index_dir(struct hdir *h)
 {
 	size_t n = h->nents, nl = h->nleaves, i, b, nb;
@@ -216,6 +237,7 @@ static int index_dir(struct hdir *h)
 
 	if (!anon_grow((void **)&h->order, &h->caporder, n, sizeof(*h->order)) ||
 	    !anon_grow((void **)&h->oleaf, &h->capoleaf, n, sizeof(*h->oleaf)) ||
+	    !anon_grow((void **)&h->okey, &h->capokey, n, sizeof(*h->okey)) ||
 	    !anon_grow((void **)&h->cons, &h->capcons, n, sizeof(*h->cons)) ||
 	    !anon_grow((void **)&h->free, &h->capfree, n, sizeof(*h->free)) ||
 	    !anon_grow((void **)&h->slots, &h->capslots, nl, sizeof(*h->slots)))
@@ -226,8 +248,12 @@ static int index_dir(struct hdir *h)
 	for (len = 1; len < 257; len++)
 		h->lstart[len] += h->lstart[len - 1];
 	for (i = 0; i < n; i++) {
-		h->oleaf[h->lstart[h->ents[i].len]] = h->ents[i].leaf;
-		h->order[h->lstart[h->ents[i].len]++] = (uint32_t)i;
+		const struct hent *e = &h->ents[i];
+		uint32_t at = h->lstart[e->len]++;
+
+		h->oleaf[at] = e->leaf;
+		h->okey[at] = e->ohashed ? e->ohv | 1 : 0;
+		h->order[at] = (uint32_t)i;
 	}
 	/* (each start moved to the next one's: back by one length) */
 	memmove(h->lstart + 1, h->lstart, 256 * sizeof(*h->lstart));
@@ -375,6 +401,7 @@ void anon_hnames_free(struct hdir *h)
 	free(h->taken);
 	free(h->order);
 	free(h->oleaf);
+	free(h->okey);
 	free(h->los);
 	free(h->cons);
 	free(h->free);

@@ -37,6 +37,12 @@ struct hslot {
 	uint32_t pos, end;
 };
 
+/* An entry bound to a leaf, with what tells a candidate from its old name
+ * without reading either (key: its old name's hash | 1, 0: none). */
+struct hcons {
+	uint32_t ent, key;
+};
+
 /* The hash of a name that stays (as anon_hash_of gives it, folded in a
  * casefolded directory), and its entry. */
 struct htaken {
@@ -76,11 +82,13 @@ struct hdir {
 	size_t nnodes, capnodes;
 	struct htaken *taken;           /* every entry's, sorted by hv */
 	size_t ntaken, captaken;
-	/* for choosing: the entries by length (from lstart[len]) and the
-	 * leaf each needs (oleaf), and per length those bound to a leaf
-	 * (cons, leaf j's from its slot's pos to end) and the others (free) */
-	uint32_t *order, *oleaf, *cons, *free;
-	size_t caporder, capoleaf, capcons, capfree;
+	/* for choosing: the entries by length (from lstart[len]), the leaf
+	 * each needs (oleaf) and its key (okey, as in struct hcons), and per
+	 * length those bound to a leaf (cons, leaf j's from its slot's pos to
+	 * end) and the others (free) */
+	uint32_t *order, *oleaf, *okey, *free;
+	struct hcons *cons;
+	size_t caporder, capoleaf, capokey, capcons, capfree;
 	uint32_t lstart[257];
 	struct hslot *slots;
 	size_t capslots;
