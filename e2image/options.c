@@ -12,6 +12,7 @@
 #include "same_file.h"
 #include "messages.h"
 #include "options.h"
+#include "out_path.h"
 #include "qcow2/compress.h"
 #include "qcow2/qcow2.h"
 
@@ -247,6 +248,24 @@ static const struct option long_opts[] = {
  * over a link or a device the name. Its directory is tried now: a typo
  * found after an hour's capture would cost the image.
  */
+/* Whether path leads through what another user planted in a sticky
+ * world-writable directory (said): the image's own rule (out_path.h), as
+ * root would otherwise replace that user's file with ours. */
+static int planted_path(const char *opt, const char *path)
+{
+	struct e2i_error err = { 0 };
+	struct out_path op;
+
+	if (!out_path_resolve(path, &op, &err)) {
+		out_path_release(&op);
+		return 0;
+	}
+	if (err.code != EACCES)
+		return 0;   /* other failures are said where the file is written */
+	msg_plain("%s: %s", opt, err.what);
+	return 1;
+}
+
 static enum parse_result check_side_file(const char *opt, const char *path,
 					 const struct options *o)
 {
@@ -263,6 +282,8 @@ static enum parse_result check_side_file(const char *opt, const char *path,
 	} else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		msg_plain(_("%s %s is not a regular file (a symbolic link, a device, a directory...): the rename would replace it"),
 			  opt, path);
+		e = 1;
+	} else if (planted_path(opt, path)) {
 		e = 1;
 	} else if (dir) {
 		slash = strrchr(dir, '/');
@@ -392,6 +413,8 @@ static enum parse_result check(struct options *o)
 		msg_plain(_("--anonymize-map applies with --anonymize only"));
 		return PARSE_FAIL;
 	}
+	if (o->anonymize_map && planted_path("--anonymize-map", o->anonymize_map))
+		return PARSE_FAIL;
 	if (o->anonymize && (!typed || o->scramble || o->all_data || o->move ||
 			     o->install)) {
 		msg_plain(_("--anonymize works with -r or -Q, and not with -s, -a, a move or -I"));

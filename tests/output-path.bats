@@ -99,6 +99,24 @@ sticky_dir() {
 	done
 }
 
+@test "output-path: --report, --manifest and --anonymize-map files planted by another user in a sticky directory are refused and left untouched" {
+	sticky_dir t
+	as_other 'for f in r m a; do echo planted > t/$f; done'
+	for opt in "--report=json:t/r" "--manifest=t/m" "--anonymize --anonymize-map=t/a"; do
+		f=${opt##*[=:]}
+		before=$(info "$f")
+		run "$E2IMAGE" -r $opt "$SRC" out.raw
+		[ "$status" -eq 1 ] || fail "$opt: exit $status"
+		[[ "$output" == *"refusing $f, owned by uid 65534"* ]] || fail "$opt: $output"
+		[ "$(info "$f")" = "$before" ] || fail "$opt changed it: $(info "$f")"
+		[ ! -e out.raw ] || fail "$opt: an image was written"
+	done
+	[ "$(ls -A t | tr '\n' ' ')" = "a m r " ] || fail "left: $(ls -A t)"
+	# our own files there are written as before
+	"$E2IMAGE" -r --report=json:t/mine.json --manifest=t/mine.man "$SRC" out.raw
+	[ -s t/mine.json ] && [ -s t/mine.man ]
+}
+
 @test "output-path: a FIFO planted by another user in a sticky directory is refused, not written to" {
 	sticky_dir t
 	as_other 'mkfifo -m 0622 t/fifo'
