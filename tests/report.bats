@@ -169,7 +169,13 @@ check_fixture() {
 		[ "$(jq .io.written_bytes q.json)" = "$(stat -c %s q.qcow2)" ]
 		[ "$(jq -r .image.digest_sha256 q.json)" = "$(jq -r .image.digest_sha256 r.json)" ]
 		[ "$(jq -r .manifest.sha256 q.json)" = "$(key q.man manifest-sha256)" ]
-		[ "$(jq -r .manifest.in_image q.json)" = full ]
+		# whole where it fits the header cluster: with 1 KiB clusters that
+		# depends on the length of the source's path, so compact there too
+		if [ -z "$z" ]; then
+			[[ "$(jq -r .manifest.in_image q.json)" =~ ^(full|compact)$ ]]
+		else
+			[ "$(jq -r .manifest.in_image q.json)" = full ]
+		fi
 		[ "$(jq -r .image.format q.json)" = "$(key q.man format)" ]
 	done
 	[ "$(jq -r .options.compress.type q.json)" = zstd ]
